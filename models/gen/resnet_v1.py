@@ -44,7 +44,12 @@ def bottleneck(net: Net, inputs: str, scope: str, depth_in: int, depth: int, str
             shortcut = inputs
         else:
             shortcut = net.layer(
-                f"{prefix}shortcut", "pool", kernel=1, stride=stride, padding="same", inputs=[inputs]
+                f"{prefix}shortcut",
+                "pool",
+                kernel=1,
+                stride=stride,
+                padding="same",
+                inputs=[inputs],
             )
     else:
         shortcut = net.layer(
