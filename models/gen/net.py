@@ -1,0 +1,39 @@
+"""A tiny builder that writes rfgraph YAML, one flow-style line per layer."""
+
+from __future__ import annotations
+
+
+def _value(v: object) -> str:
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_value(x) for x in v) + "]"
+    return str(v)
+
+
+class Net:
+    """Collects layers in order and renders them as rfgraph YAML.
+
+    ``layer`` returns the layer's name, so branches read as data flow:
+    ``x = net.layer("Conv2d_1a_3x3", "conv", kernel=3, stride=2)``.
+    A layer without ``inputs`` takes the previous layer, as in the YAML format.
+    """
+
+    def __init__(self, name: str, header: str, input_name: str = "input") -> None:
+        self.name = name
+        self.header = header
+        self.input_name = input_name
+        self.lines: list[str] = []
+
+    def layer(self, name: str, op: str, inputs: list[str] | None = None, **params: object) -> str:
+        fields = [f"name: {name}", f"op: {op}"]
+        fields += [f"{key}: {_value(v)}" for key, v in params.items() if v is not None]
+        if inputs is not None:
+            fields.append(f"inputs: {_value(inputs)}")
+        self.lines.append("  - {" + ", ".join(fields) + "}")
+        return name
+
+    def comment(self, text: str) -> None:
+        self.lines.append(f"  # {text}")
+
+    def yaml(self) -> str:
+        head = "".join(f"# {line}\n".replace("# \n", "#\n") for line in self.header.splitlines())
+        return f"{head}name: {self.name}\ninput: {self.input_name}\nlayers:\n" + "\n".join(self.lines) + "\n"
