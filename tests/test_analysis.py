@@ -1,0 +1,296 @@
+"""The one-pass analysis: worked examples, and a cross-check against the brute force."""
+
+from __future__ import annotations
+
+import random
+from fractions import Fraction
+
+import pytest
+import yaml
+from brute import Brute, SizeError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import rfgraph
+from rfgraph import Layer, RFGraphError, analyze, loads, make_network
+
+TWO_CONVS = """
+layers:
+  - {name: c1, op: conv, kernel: 3, stride: 2, padding: 1}
+  - {name: c2, op: conv, kernel: K, stride: 2, padding: 1}
+"""
+
+# google-research/receptive_field's test networks, described in rfgraph YAML.
+ALIGNED_PAD_BRANCH = """
+input: input_image
+layers:
+  - {name: L1, op: conv, kernel: 1, stride: 4, padding: valid, inputs: [input_image]}
+  - {name: L2_pad, op: pad, padding: [[1, 0], [1, 0]], inputs: [input_image]}
+  - {name: L2, op: conv, kernel: 3, stride: 2, padding: valid}
+  - {name: L3, op: conv, kernel: 1, stride: 2, padding: valid}
+  - {name: output, op: add, inputs: [L1, L3]}
+"""
+
+MISALIGNED_STRIDES = """
+input: input_image
+layers:
+  - {name: L1_pad, op: pad, padding: [[2, 1], [2, 1]], inputs: [input_image]}
+  - {name: L1, op: conv, kernel: 5, stride: 2, padding: valid}
+  - {name: L2, op: conv, kernel: 3, stride: 1, padding: valid, inputs: [input_image]}
+  - {name: L3, op: conv, kernel: 3, stride: 1, padding: valid}
+  - {name: output, op: add, inputs: [L1, L3]}
+"""
+
+SAME_BRANCH = """
+input: input_image
+layers:
+  - {name: L1, op: conv, kernel: 1, stride: 4, padding: valid, inputs: [input_image]}
+  - {name: L2, op: conv, kernel: 3, stride: 2, padding: same, inputs: [input_image]}
+  - {name: L3, op: conv, kernel: 1, stride: 2, padding: valid}
+  - {name: output, op: add, inputs: [L1, L3]}
+"""
+
+NON_SQUARE = """
+input: input_image
+layers:
+  - {name: L1, op: conv, kernel: [3, 5], stride: 2, padding: valid}
+  - {name: L2, op: conv, kernel: [3, 1], stride: 2, padding: valid}
+  - {name: output, op: relu}
+"""
+
+TWO_ADDS = (
+    ALIGNED_PAD_BRANCH.replace("name: output", "name: L4")
+    + """  - {name: L5, op: conv, kernel: 1, stride: 2, padding: valid, inputs: [L4]}
+  - {name: L6_pad, op: pad, padding: [[1, 0], [1, 0]], inputs: [L4]}
+  - {name: L6, op: conv, kernel: 3, stride: 2, padding: valid}
+  - {name: output, op: add, inputs: [L5, L6]}
+"""
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "size", "node", "r", "S", "P", "aligned"),
+    [
+        (TWO_CONVS.replace("K", "3"), None, "c2", (7, 7), (4, 4), (3, 3), True),
+        (TWO_CONVS.replace("K", "4"), None, "c2", (9, 9), (4, 4), (3, 3), True),
+        (ALIGNED_PAD_BRANCH, None, "output", (3, 3), (4, 4), (1, 1), True),
+        (ALIGNED_PAD_BRANCH.replace("op: conv", "op: pool"), None, "output", (3, 3), (4, 4), (1, 1), True),
+        (MISALIGNED_STRIDES, None, "output", (None, None), (None, None), (None, None), False),
+        (SAME_BRANCH, 9, "output", (3, 3), (4, 4), (1, 1), True),
+        (SAME_BRANCH, 8, "output", (3, 3), (4, 4), (0, 0), False),
+        (NON_SQUARE, None, "output", (7, 5), (4, 4), (0, 0), True),
+        (TWO_ADDS, None, "output", (11, 11), (8, 8), (5, 5), True),
+    ],
+    ids=[
+        "two_3x3_s2",
+        "3x3_then_4x4",
+        "aligned_pad_branch",
+        "aligned_pad_branch_pools",
+        "misaligned_strides",
+        "same_branch_aligned_at_9",
+        "same_branch_misaligned_at_8",
+        "non_square",
+        "two_adds",
+    ],
+)
+def test_worked_examples(text, size, node, r, S, P, aligned):
+    a = analyze(loads(text), size)
+    assert (a[node].r, a[node].S, a[node].P) == (r, S, P)
+    assert a.aligned is aligned
+    assert a[node].aligned is aligned
+
+
+def test_first_feature_of_two_convs_is_centred_on_input_zero():
+    a = analyze(loads(TWO_CONVS.replace("K", "3")))
+    assert a["c2"].axes[0].centre == 0
+    assert a["c2"].axes[0].interval(0) == (-3, 3)
+
+
+def test_same_padding_without_size_is_flagged_and_assumes_divisible():
+    a = analyze(loads(SAME_BRANCH))
+    assert a["L2"].P == (0, 0)
+    assert a["L2"].size_dependent and a["output"].size_dependent
+    assert not a["L1"].size_dependent
+    assert not analyze(loads(SAME_BRANCH), 9)["output"].size_dependent
+
+
+def test_misaligned_same_stride_merge_takes_the_bounding_box():
+    a = analyze(
+        loads("""
+layers:
+  - {name: a, op: conv, kernel: 5, padding: 0, inputs: [input]}
+  - {name: b, op: conv, kernel: 3, padding: 2, inputs: [input]}
+  - {name: m, op: concat, inputs: [a, b]}
+""")
+    )
+    # a reads [0, 4], b reads [-2, 0]: the union's box is [-2, 4]
+    assert (a["m"].r, a["m"].P, a["m"].aligned) == ((7, 7), (2, 2), False)
+    (m, _) = a.misalignments
+    assert m.reason == "centres differ" and [n for n, _ in m.inputs] == ["a", "b"]
+    assert [rf.centre for _, rf in m.inputs] == [2, -1]
+
+
+def test_undefined_propagates_downstream_on_that_axis_only():
+    a = analyze(
+        loads("""
+layers:
+  - {name: a, op: conv, kernel: 1, stride: [2, 1], inputs: [input]}
+  - {name: b, op: conv, kernel: 1, stride: 1, inputs: [input]}
+  - {name: m, op: add, inputs: [a, b]}
+  - {name: c, op: conv, kernel: 3, padding: 1}
+  - {name: m2, op: add, inputs: [c, m]}
+""")
+    )
+    assert a["c"].r == (None, 3) and a["c"].S == (None, 1)
+    assert a["c"].aligned and not a["m"].aligned and not a["m2"].aligned
+    assert [(m.node, m.axis) for m in a.misalignments] == [("m", 0), ("m2", 0)]
+    assert a.to_dict()["nodes"]["c"]["r"] == [None, 3]
+
+
+def test_r_min_is_exact_when_strides_differ_between_paths():
+    # path via s (stride 4) gives r 1 + 2*4 = 9 at the 3x3; path via the plain 5x5 conv, 5 + 2 = 7.
+    a = analyze(
+        loads("""
+dims: 1
+layers:
+  - {name: s, op: pool, kernel: 1, stride: 4, inputs: [input]}
+  - {name: big, op: conv, kernel: 5, inputs: [input]}
+  - {name: m, op: concat, inputs: [s, big]}
+  - {name: c, op: conv, kernel: 3}
+""")
+    )
+    assert a["c"].r == (None,)
+    assert a["c"].r_min == (7,)
+
+
+def test_relative_to_gives_the_field_on_an_inner_feature_map():
+    text = TWO_CONVS.replace("K", "3") + "  - {name: c3, op: conv, kernel: 3, stride: 2, padding: 1}\n"
+    a = analyze(loads(text), relative_to="c1")
+    assert list(a) == ["c1", "c2", "c3"] and a.source == "c1"
+    assert (a["c3"].r, a["c3"].S, a["c3"].P) == ((7, 7), (4, 4), (3, 3))
+
+
+def test_relative_to_ignores_merge_inputs_it_does_not_feed():
+    a = analyze(loads(ALIGNED_PAD_BRANCH), relative_to="L2")
+    assert list(a) == ["L2", "L3", "output"]
+    assert a["output"].r == (1, 1) and a["output"].S == (2, 2) and a.aligned
+
+
+def test_relative_to_unknown_node():
+    with pytest.raises(RFGraphError, match="unknown node 'nope'"):
+        analyze(loads(TWO_CONVS.replace("K", "3")), relative_to="nope")
+
+
+def test_sizes_and_exact_same_padding():
+    a = analyze(loads(SAME_BRANCH), (9, 8))
+    assert a["L2"].size == (5, 4) and a["output"].size == (3, 2)
+    assert a["L2"].P == (1, 0)
+
+
+@pytest.mark.parametrize(
+    ("text", "size", "message"),
+    [
+        (SAME_BRANCH.replace("kernel: 1, stride: 4", "kernel: 1, stride: 3"), 12, "different sizes: L1 4x4, L3 3x3"),
+        ("layers: [{name: c, op: conv, kernel: 5, padding: valid}]", 4, "feature map becomes empty on axis h"),
+        ("layers: [{name: c, op: pad, padding: -2}]", 4, "feature map becomes empty"),
+    ],
+    ids=["merge_of_different_sizes", "valid_conv_too_big", "crop_too_much"],
+)
+def test_size_errors(text, size, message):
+    with pytest.raises(RFGraphError, match=message):
+        analyze(loads(text, path="net.yaml"), size)
+
+
+def test_input_size_from_the_file_and_its_override():
+    text = "input: {name: img, size: [9, 8]}\n" + SAME_BRANCH.replace("input_image", "img").split("\n", 2)[2]
+    assert analyze(loads(text)).input_size == (9, 8)
+    assert analyze(loads(text), 12).input_size == (12, 12)
+    with pytest.raises(RFGraphError, match="input size must be"):
+        analyze(loads(text), (1, 2, 3))
+
+
+def test_exact_numbers_at_two_to_the_two_hundred():
+    layers = [Layer(f"c{i}", "conv", (f"c{i - 1}" if i else "input",), (3,), (2,), (1,), ((1, 1),)) for i in range(200)]
+    a = analyze(make_network(layers, dims=1))
+    assert a["c199"].S == (2**200,)
+    assert a["c199"].r == (2**201 - 1,)
+    assert a.to_dict()["nodes"]["c199"]["S"] == [2**200]
+
+
+def test_deep_chain_needs_no_recursion():
+    layers = [Layer(f"c{i}", "relu", (f"c{i - 1}" if i else "input",), (1,), (1,), (1,), ((0, 0),)) for i in range(30_000)]
+    assert analyze(make_network(layers, dims=1))["c29999"].r == (1,)
+
+
+def test_public_names():
+    assert set(rfgraph.__all__) >= {"load", "loads", "analyze", "RFGraphError", "Analysis"}
+
+
+# --- cross-check against the brute force on random DAGs --------------------------------------------
+
+
+@st.composite
+def random_networks(draw):
+    dims = draw(st.sampled_from([1, 2]))
+    count = draw(st.integers(1, 7))
+    names = ["input"]
+    layers = []
+    for i in range(count):
+        name = f"n{i}"
+        op = draw(st.sampled_from(["conv", "conv", "pool", "pad", "relu", "add", "concat"]))
+        layer = {"name": name, "op": op}
+        if op in ("add", "concat"):
+            layer["inputs"] = draw(st.lists(st.sampled_from(names), min_size=2, max_size=3))
+        else:
+            layer["inputs"] = [draw(st.sampled_from(names))]
+
+        def axis_values(values):
+            per_axis = draw(st.lists(values, min_size=dims, max_size=dims))
+            same = len(set(map(str, per_axis))) == 1 and not isinstance(per_axis[0], list)
+            return per_axis[0] if same and draw(st.booleans()) else per_axis
+
+        if op in ("conv", "pool"):
+            layer["kernel"] = axis_values(st.integers(1, 4))
+            layer["stride"] = axis_values(st.integers(1, 3))
+            layer["dilation"] = axis_values(st.integers(1, 2))
+            pads = st.one_of(
+                st.sampled_from(["same", "valid"]),
+                st.integers(0, 2),
+                st.lists(st.integers(0, 2), min_size=2, max_size=2),
+            )
+            layer["padding"] = axis_values(pads)
+        elif op == "pad":
+            layer["padding"] = axis_values(st.lists(st.integers(-1, 2), min_size=2, max_size=2))
+        layers.append(layer)
+        names.append(name)
+    # the file order is free: shuffle it (inputs are explicit, so meaning is kept)
+    random.Random(draw(st.integers(0, 10**6))).shuffle(layers)
+    size = draw(st.one_of(st.none(), st.integers(6, 30)))
+    return yaml.safe_dump({"dims": dims, "layers": layers}, sort_keys=False), size
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_networks())
+def test_one_pass_agrees_with_brute_force(case):
+    text, size = case
+    net = loads(text)
+    sizes = None if size is None else (size,) * net.dims
+    try:
+        brute = Brute(net, sizes)
+    except SizeError:
+        with pytest.raises(RFGraphError):
+            analyze(net, size)
+        return
+    a = analyze(net, size)
+    for v in net.nodes:
+        rf = a[v]
+        assert rf.size == brute.sizes[v]
+        assert rf.aligned == brute.is_aligned(v), v
+        for i, axis in enumerate(rf.axes):
+            want = brute.field(v, i)
+            assert (axis.r, axis.S, axis.P, axis.r_min) == (want.r, want.S, want.P, want.r_min), (v, i)
+            if axis.is_defined:
+                for x in (-2, 0, 1, 3):
+                    assert axis.interval(x) == brute.interval(v, i, x), (v, i, x)
+    assert {m.node for m in a.misalignments} == {v for v in net.nodes if not brute.is_aligned(v)}
+    assert all(isinstance(n, (int, Fraction)) for rf in a.nodes.values() for n in rf.r if n is not None)
