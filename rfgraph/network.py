@@ -93,9 +93,12 @@ def make_network(
     """
     by_name: dict[str, Layer] = {}
     for layer in layers:
-        if layer.name == input or layer.name in by_name:
-            what = "the input's name" if layer.name == input else "a duplicate layer name"
-            msg = f"{layer.name!r} is {what}"
+        if layer.name == input:
+            msg = f"layer name {layer.name!r} is the input's name"
+            raise RFGraphError(msg, path=path, line=layer.line)
+        if layer.name in by_name:
+            first = by_name[layer.name].line
+            msg = f"duplicate layer name {layer.name!r}" + (f" (first on line {first})" if first else "")
             raise RFGraphError(msg, path=path, line=layer.line)
         by_name[layer.name] = layer
     net = Network(name, input, dims, input_size, by_name, nx.DiGraph(), path, input_line)

@@ -155,7 +155,8 @@ class _Reader:
         if self.budget > 2_000_000:
             raise self.fail(node, "document expands too much (aliases nested in aliases?)")
         if node.tag not in _TAGS:
-            raise self.fail(node, f"unsupported YAML tag {node.tag!r}")
+            tag = node.tag.replace(_TAG, "!!")
+            raise self.fail(node, f"YAML tags are not allowed here (found {tag})")
 
     def mapping(self, node: Node, what: str, keys: tuple[str, ...], depth: int = 0) -> dict[str, Node]:
         self.visit(node)
