@@ -93,7 +93,9 @@ def _compose(text: str) -> Node:
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         problem = e.problem or e.context or "invalid YAML"
-        line = None if mark is None else mark.line + 1
+        # at the end of the file the mark can stand on the line after the last one
+        last = max(len(text.splitlines()), 1)
+        line = None if mark is None else min(mark.line + 1, last)
         column = "" if mark is None else f" (column {mark.column + 1})"
         raise RFGraphError(f"YAML syntax error: {problem}{column}", line=line) from None
     except yaml.reader.ReaderError as e:

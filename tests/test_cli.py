@@ -1,0 +1,131 @@
+"""The command line, called in-process: output, JSON contract and exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from rfgraph.cli import main
+
+ALIGNED = """name: tiny_resnet
+input: images
+layers:
+  - {name: conv1, op: conv, kernel: 7, stride: 2, padding: 3, inputs: [images]}
+  - {name: pool1, op: pool, kernel: 3, stride: 2, padding: same}
+  - {name: shortcut, op: conv, kernel: 1, stride: 2, inputs: [pool1]}
+  - {name: branch, op: conv, kernel: 3, stride: 2, padding: 1, inputs: [pool1]}
+  - {name: block1, op: add, inputs: [shortcut, branch]}
+"""
+
+MISALIGNED = ALIGNED.replace("padding: 1, inputs: [pool1]", "padding: 0, inputs: [pool1]")
+
+
+@pytest.fixture
+def spec(tmp_path):
+    def write(text: str, name: str = "net.yaml") -> str:
+        path = tmp_path / name
+        path.write_text(text)
+        return str(path)
+
+    return write
+
+
+def test_analyze_json_is_the_documented_document(spec, capsys):
+    assert main(["analyze", spec(ALIGNED), "--format", "json", "--input-size", "224"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert list(doc) == ["name", "input", "input_size", "outputs", "aligned", "nodes", "misalignments"]
+    assert (doc["name"], doc["input"], doc["input_size"], doc["outputs"]) == ("tiny_resnet", "images", [224, 224], ["block1"])
+    assert list(doc["nodes"]) == ["images", "conv1", "pool1", "shortcut", "branch", "block1"]
+    assert doc["nodes"]["block1"] == {
+        "r": [19, 19],
+        "S": [8, 8],
+        "P": [7, 7],
+        "r_min": [11, 11],
+        "aligned": True,
+        "size": [28, 28],
+    }
+    assert doc["aligned"] is True and doc["misalignments"] == []
+
+
+def test_analyze_json_reports_misalignments_with_exact_centres(spec, capsys):
+    assert main(["analyze", spec(MISALIGNED), "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["aligned"] is False and doc["nodes"]["block1"]["aligned"] is False
+    first = doc["misalignments"][0]
+    assert (first["node"], first["axis"]) == ("block1", 0)
+    assert first["inputs"] == [
+        {"node": "shortcut", "r": 11, "S": 8, "P": 3, "centre": 2},
+        {"node": "branch", "r": 19, "S": 8, "P": 3, "centre": 6},
+    ]
+
+
+def test_fractions_are_strings(spec, capsys):
+    text = "layers:\n  - {name: a, op: conv, kernel: 2, inputs: [input]}\n  - {name: b, op: relu, inputs: [input]}\n  - {name: m, op: add, inputs: [a, b]}\n"
+    main(["analyze", spec(text), "--format", "json"])
+    centres = [i["centre"] for i in json.loads(capsys.readouterr().out)["misalignments"][0]["inputs"]]
+    assert centres == ["1/2", 0]
+
+
+@pytest.mark.parametrize("fmt", ["table", "markdown", "csv"])
+def test_other_formats_name_every_node(spec, capsys, fmt):
+    assert main(["analyze", spec(ALIGNED), "--format", fmt]) == 0
+    out = capsys.readouterr().out
+    for node in ["images", "conv1", "pool1", "shortcut", "branch", "block1"]:
+        assert node in out
+
+
+def test_table_collapses_equal_axes_and_flags_assumed_padding(spec, capsys):
+    main(["analyze", spec(ALIGNED)])
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith("block1"))
+    assert row.split()[:6] == ["block1", "add", "19", "8", "7", "11"]
+    assert "P*" in row and "give --input-size" in out
+
+
+def test_relative_to(spec, capsys):
+    assert main(["analyze", spec(ALIGNED), "--relative-to", "pool1", "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["input"] == "pool1" and list(doc["nodes"]) == ["pool1", "shortcut", "branch", "block1"]
+    assert doc["nodes"]["block1"]["r"] == [3, 3]
+
+
+def test_output_file(spec, tmp_path, capsys):
+    out = tmp_path / "out.json"
+    assert main(["analyze", spec(ALIGNED), "--format", "json", "-o", str(out)]) == 0
+    assert capsys.readouterr().out == ""
+    assert json.loads(out.read_text())["name"] == "tiny_resnet"
+
+
+def test_check_exit_codes(spec, capsys):
+    good, bad = spec(ALIGNED, "good.yaml"), spec(MISALIGNED, "bad.yaml")
+    broken = spec("layers: [{name: c, op: conv, kernal: 3}]", "broken.yaml")
+    assert main(["check", good]) == 0
+    assert main(["check", good, bad]) == 1
+    out = capsys.readouterr().out
+    assert f"{bad}:8: node 'block1' axis h: centres differ: shortcut (r=11, S=8, P=3, centre=2)" in out
+    assert main(["check", good, bad, broken]) == 2
+    assert f"{broken}:1: layer: unknown key 'kernal'" in capsys.readouterr().err
+
+
+def test_invalid_input_is_one_line_on_stderr(spec, capsys):
+    assert main(["analyze", spec("layers:\n  - {name: c, op: conv, stride: 0}\n")]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.strip().endswith("net.yaml:2: node 'c': stride must be at least 1, got 0")
+    assert len(captured.err.strip().splitlines()) == 1
+
+
+def test_usage_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["analyze"])
+    assert info.value.code == 2
+
+
+def test_python_dash_m(spec):
+    run = subprocess.run(
+        [sys.executable, "-m", "rfgraph", "check", spec(MISALIGNED)], capture_output=True, text=True
+    )
+    assert run.returncode == 1 and "centres differ" in run.stdout and run.stderr == ""
