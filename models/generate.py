@@ -1,10 +1,10 @@
-"""Write the generated model files; with --check, only report the stale ones.
+"""Write the generated model files and models/README.md; with --check, only report stale ones.
 
-    python models/generate.py          # rewrite models/*.yaml from models/gen/
-    python models/generate.py --check  # exit 1 if any file differs from its generator
+    python models/generate.py          # rewrite models/*.yaml from models/gen/, and the README
+    python models/generate.py --check  # exit 1 if any file differs from what this writes
 
 Each module in models/gen/ (but net.py) defines ``networks() -> dict[str, str]``:
-file stem -> YAML text.
+file stem -> YAML text. The README's table is computed by rfgraph from the files.
 """
 
 from __future__ import annotations
@@ -28,7 +28,68 @@ def generated() -> dict[Path, str]:
         module = importlib.import_module(f"models.gen.{info.name}")
         for stem, text in module.networks().items():
             files[HERE / f"{stem}.yaml"] = text
+    files[HERE / "README.md"] = readme(files)
     return files
+
+
+def readme(generated: dict[Path, str]) -> str:
+    from rfgraph import analyze, loads
+
+    def rsp(a, node):  # type: ignore[no-untyped-def]
+        rf = a[node]
+        values = [rf.r, rf.S, rf.P]
+        if any(len(set(v)) > 1 for v in values):
+            return " / ".join(str(list(v)) for v in values)
+        return " / ".join(str(v[0]) for v in values)
+
+    paths = sorted(set(HERE.glob("*.yaml")) | set(generated))
+    rows = []
+    for path in paths:
+        text = generated.get(path) or path.read_text()
+        net = loads(text, path=f"models/{path.name}")
+        merges = sum(1 for layer in net.layers.values() if layer.spec.kind == "merge")
+        at = {size: analyze(net, size) for size in (None, 224, 321)}
+        (out,) = at[None].outputs
+        cells = [
+            f"[{path.stem}]({path.name})",
+            str(len(net.layers) + 1),
+            str(merges),
+            f"`{out}`",
+            rsp(at[None], out),
+            rsp(at[224], out),
+            "yes" if at[224].aligned else "**no**",
+            rsp(at[321], out),
+            "yes" if at[321].aligned else "**no**",
+        ]
+        rows.append("| " + " | ".join(cells) + " |")
+    head = [
+        "| network | nodes | merges | end-point | r / S / P | at 224 | aligned at 224 | at 321 | aligned at 321 |",
+        "|---|---:|---:|---|---|---|---|---|---|",
+    ]
+    return TEMPLATE.format(table="\n".join(head + rows))
+
+
+TEMPLATE = """# Model zoo
+
+Exact descriptions of the networks analysed by Araujo, Norris & Sim, "Computing Receptive Fields of
+Convolutional Neural Networks" (Distill, 2019), following their TF-Slim definitions
+(tensorflow/models, research/slim/nets/). Layers are named after slim's end-points, and each file ends
+at the end-point the paper's table refers to: the last feature map before global pooling or logits.
+
+Generated files come from `gen/` (`python models/generate.py`); this README is written by the same
+script and a test fails when either is stale. r / S / P are of the end-point, without an input size
+(every "same" layer is assumed to get a size divisible by its stride), at 224x224 and at 321x321.
+
+{table}
+
+## How the numbers are checked
+
+`tests/test_models.py` asserts, for every network, the paper's table (without a size and at 224, both
+axes), and every end-point value that google-research/receptive_field publishes in its
+`RECEPTIVE_FIELD_TABLE.md` for these TF-Slim networks at no size, 224 and 321
+(`tests/data/published_endpoints.csv`: intermediate end-points such as `Conv2d_2b_1x1`, `Mixed_6e` or
+`block3` included). Every file must be aligned at every size tested.
+"""
 
 
 def main(argv: list[str]) -> int:
