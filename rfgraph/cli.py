@@ -110,3 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RFGraphError as e:
         print(e, file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # the reader went away (`rfgraph ... | head`): stop quietly, as the Python docs advise
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
