@@ -48,27 +48,17 @@ class Slim:
     def __init__(self, net: Net) -> None:
         self.net = net
 
-    def _window(
-        self, op: str, x: str, kernel: object, scope: str, stride: int, padding: str
-    ) -> str:
+    def _window(self, op: str, x: str, kernel: object, scope: str, stride: int, padding: str) -> str:
         stride_ = stride if stride != 1 else None
-        return self.net.layer(
-            scope, op, [x], kernel=kernel, stride=stride_, padding=padding
-        )
+        return self.net.layer(scope, op, [x], kernel=kernel, stride=stride_, padding=padding)
 
-    def conv2d(
-        self, x: str, kernel: object, scope: str, stride: int = 1, padding: str = "same"
-    ) -> str:
+    def conv2d(self, x: str, kernel: object, scope: str, stride: int = 1, padding: str = "same") -> str:
         return self._window("conv", x, kernel, scope, stride, padding)
 
-    def max_pool2d(
-        self, x: str, kernel: object, scope: str, stride: int = 1, padding: str = "same"
-    ) -> str:
+    def max_pool2d(self, x: str, kernel: object, scope: str, stride: int = 1, padding: str = "same") -> str:
         return self._window("pool", x, kernel, scope, stride, padding)
 
-    def avg_pool2d(
-        self, x: str, kernel: object, scope: str, stride: int = 1, padding: str = "same"
-    ) -> str:
+    def avg_pool2d(self, x: str, kernel: object, scope: str, stride: int = 1, padding: str = "same") -> str:
         return self._window("pool", x, kernel, scope, stride, padding)
 
     def concat(self, scope: str, values: list[str]) -> str:
@@ -154,39 +144,27 @@ def inception_resnet_v2_base(s: Slim, x: str, align_feature_maps: bool = False) 
 
     # output_stride=16: no atrous, so the Mixed_6a reductions keep stride 2.
     s.net.comment("Mixed_6a")
-    tower_conv = s.conv2d(
-        net, 3, "Mixed_6a/Branch_0/Conv2d_1a_3x3", stride=2, padding=padding
-    )
+    tower_conv = s.conv2d(net, 3, "Mixed_6a/Branch_0/Conv2d_1a_3x3", stride=2, padding=padding)
     tower_conv1_0 = s.conv2d(net, 1, "Mixed_6a/Branch_1/Conv2d_0a_1x1")
     tower_conv1_1 = s.conv2d(tower_conv1_0, 3, "Mixed_6a/Branch_1/Conv2d_0b_3x3")
-    tower_conv1_2 = s.conv2d(
-        tower_conv1_1, 3, "Mixed_6a/Branch_1/Conv2d_1a_3x3", stride=2, padding=padding
-    )
-    tower_pool = s.max_pool2d(
-        net, 3, "Mixed_6a/Branch_2/MaxPool_1a_3x3", stride=2, padding=padding
-    )
+    tower_conv1_2 = s.conv2d(tower_conv1_1, 3, "Mixed_6a/Branch_1/Conv2d_1a_3x3", stride=2, padding=padding)
+    tower_pool = s.max_pool2d(net, 3, "Mixed_6a/Branch_2/MaxPool_1a_3x3", stride=2, padding=padding)
     net = s.concat("Mixed_6a", [tower_conv, tower_conv1_2, tower_pool])
 
-    # ... and block17's convs keep rate 1. The end-point PreAuxLogits is Repeat_1/block17_20.
+    # ... and block17's convs keep rate 1.
     net = repeat(s, net, 20, block17, "Repeat_1")
+    # slim records the repeat's output as the end-point PreAuxLogits (AuxLogits branches off it).
+    net = s.net.layer("PreAuxLogits", "identity", [net])
 
     s.net.comment("Mixed_7a")
     tower_conv = s.conv2d(net, 1, "Mixed_7a/Branch_0/Conv2d_0a_1x1")
-    tower_conv_1 = s.conv2d(
-        tower_conv, 3, "Mixed_7a/Branch_0/Conv2d_1a_3x3", stride=2, padding=padding
-    )
+    tower_conv_1 = s.conv2d(tower_conv, 3, "Mixed_7a/Branch_0/Conv2d_1a_3x3", stride=2, padding=padding)
     tower_conv1 = s.conv2d(net, 1, "Mixed_7a/Branch_1/Conv2d_0a_1x1")
-    tower_conv1_1 = s.conv2d(
-        tower_conv1, 3, "Mixed_7a/Branch_1/Conv2d_1a_3x3", stride=2, padding=padding
-    )
+    tower_conv1_1 = s.conv2d(tower_conv1, 3, "Mixed_7a/Branch_1/Conv2d_1a_3x3", stride=2, padding=padding)
     tower_conv2 = s.conv2d(net, 1, "Mixed_7a/Branch_2/Conv2d_0a_1x1")
     tower_conv2_1 = s.conv2d(tower_conv2, 3, "Mixed_7a/Branch_2/Conv2d_0b_3x3")
-    tower_conv2_2 = s.conv2d(
-        tower_conv2_1, 3, "Mixed_7a/Branch_2/Conv2d_1a_3x3", stride=2, padding=padding
-    )
-    tower_pool = s.max_pool2d(
-        net, 3, "Mixed_7a/Branch_3/MaxPool_1a_3x3", stride=2, padding=padding
-    )
+    tower_conv2_2 = s.conv2d(tower_conv2_1, 3, "Mixed_7a/Branch_2/Conv2d_1a_3x3", stride=2, padding=padding)
+    tower_pool = s.max_pool2d(net, 3, "Mixed_7a/Branch_3/MaxPool_1a_3x3", stride=2, padding=padding)
     net = s.concat("Mixed_7a", [tower_conv_1, tower_conv1_1, tower_conv2_2, tower_pool])
 
     net = repeat(s, net, 9, block8, "Repeat_2")

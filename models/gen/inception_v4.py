@@ -28,27 +28,17 @@ class Slim:
     def __init__(self, net: Net) -> None:
         self.net = net
 
-    def _window(
-        self, op: str, x: str, kernel: object, scope: str, stride: int, padding: str
-    ) -> str:
+    def _window(self, op: str, x: str, kernel: object, scope: str, stride: int, padding: str) -> str:
         stride_ = stride if stride != 1 else None
-        return self.net.layer(
-            scope, op, [x], kernel=kernel, stride=stride_, padding=padding
-        )
+        return self.net.layer(scope, op, [x], kernel=kernel, stride=stride_, padding=padding)
 
-    def conv2d(
-        self, x: str, kernel: object, scope: str, stride: int = 1, padding: str = "same"
-    ) -> str:
+    def conv2d(self, x: str, kernel: object, scope: str, stride: int = 1, padding: str = "same") -> str:
         return self._window("conv", x, kernel, scope, stride, padding)
 
-    def max_pool2d(
-        self, x: str, kernel: object, scope: str, stride: int = 1, padding: str = "same"
-    ) -> str:
+    def max_pool2d(self, x: str, kernel: object, scope: str, stride: int = 1, padding: str = "same") -> str:
         return self._window("pool", x, kernel, scope, stride, padding)
 
-    def avg_pool2d(
-        self, x: str, kernel: object, scope: str, stride: int = 1, padding: str = "same"
-    ) -> str:
+    def avg_pool2d(self, x: str, kernel: object, scope: str, stride: int = 1, padding: str = "same") -> str:
         return self._window("pool", x, kernel, scope, stride, padding)
 
     def concat(self, scope: str, values: list[str]) -> str:
@@ -68,17 +58,11 @@ def block_inception_a(s: Slim, x: str, scope: str) -> str:
 
 
 def block_reduction_a(s: Slim, x: str, scope: str) -> str:
-    branch_0 = s.conv2d(
-        x, 3, f"{scope}/Branch_0/Conv2d_1a_3x3", stride=2, padding="valid"
-    )
+    branch_0 = s.conv2d(x, 3, f"{scope}/Branch_0/Conv2d_1a_3x3", stride=2, padding="valid")
     branch_1 = s.conv2d(x, 1, f"{scope}/Branch_1/Conv2d_0a_1x1")
     branch_1 = s.conv2d(branch_1, 3, f"{scope}/Branch_1/Conv2d_0b_3x3")
-    branch_1 = s.conv2d(
-        branch_1, 3, f"{scope}/Branch_1/Conv2d_1a_3x3", stride=2, padding="valid"
-    )
-    branch_2 = s.max_pool2d(
-        x, 3, f"{scope}/Branch_2/MaxPool_1a_3x3", stride=2, padding="valid"
-    )
+    branch_1 = s.conv2d(branch_1, 3, f"{scope}/Branch_1/Conv2d_1a_3x3", stride=2, padding="valid")
+    branch_2 = s.max_pool2d(x, 3, f"{scope}/Branch_2/MaxPool_1a_3x3", stride=2, padding="valid")
     return s.concat(scope, [branch_0, branch_1, branch_2])
 
 
@@ -99,18 +83,12 @@ def block_inception_b(s: Slim, x: str, scope: str) -> str:
 
 def block_reduction_b(s: Slim, x: str, scope: str) -> str:
     branch_0 = s.conv2d(x, 1, f"{scope}/Branch_0/Conv2d_0a_1x1")
-    branch_0 = s.conv2d(
-        branch_0, 3, f"{scope}/Branch_0/Conv2d_1a_3x3", stride=2, padding="valid"
-    )
+    branch_0 = s.conv2d(branch_0, 3, f"{scope}/Branch_0/Conv2d_1a_3x3", stride=2, padding="valid")
     branch_1 = s.conv2d(x, 1, f"{scope}/Branch_1/Conv2d_0a_1x1")
     branch_1 = s.conv2d(branch_1, [1, 7], f"{scope}/Branch_1/Conv2d_0b_1x7")
     branch_1 = s.conv2d(branch_1, [7, 1], f"{scope}/Branch_1/Conv2d_0c_7x1")
-    branch_1 = s.conv2d(
-        branch_1, 3, f"{scope}/Branch_1/Conv2d_1a_3x3", stride=2, padding="valid"
-    )
-    branch_2 = s.max_pool2d(
-        x, 3, f"{scope}/Branch_2/MaxPool_1a_3x3", stride=2, padding="valid"
-    )
+    branch_1 = s.conv2d(branch_1, 3, f"{scope}/Branch_1/Conv2d_1a_3x3", stride=2, padding="valid")
+    branch_2 = s.max_pool2d(x, 3, f"{scope}/Branch_2/MaxPool_1a_3x3", stride=2, padding="valid")
     return s.concat(scope, [branch_0, branch_1, branch_2])
 
 
@@ -146,12 +124,8 @@ def inception_v4_base(s: Slim, x: str) -> str:
     net = s.conv2d(net, 3, "Conv2d_2b_3x3")
 
     s.net.comment("Mixed_3a")
-    branch_0 = s.max_pool2d(
-        net, 3, "Mixed_3a/Branch_0/MaxPool_0a_3x3", stride=2, padding="valid"
-    )
-    branch_1 = s.conv2d(
-        net, 3, "Mixed_3a/Branch_1/Conv2d_0a_3x3", stride=2, padding="valid"
-    )
+    branch_0 = s.max_pool2d(net, 3, "Mixed_3a/Branch_0/MaxPool_0a_3x3", stride=2, padding="valid")
+    branch_1 = s.conv2d(net, 3, "Mixed_3a/Branch_1/Conv2d_0a_3x3", stride=2, padding="valid")
     net = s.concat("Mixed_3a", [branch_0, branch_1])
 
     s.net.comment("Mixed_4a")
@@ -164,12 +138,8 @@ def inception_v4_base(s: Slim, x: str) -> str:
     net = s.concat("Mixed_4a", [branch_0, branch_1])
 
     s.net.comment("Mixed_5a")
-    branch_0 = s.conv2d(
-        net, 3, "Mixed_5a/Branch_0/Conv2d_1a_3x3", stride=2, padding="valid"
-    )
-    branch_1 = s.max_pool2d(
-        net, 3, "Mixed_5a/Branch_1/MaxPool_1a_3x3", stride=2, padding="valid"
-    )
+    branch_0 = s.conv2d(net, 3, "Mixed_5a/Branch_0/Conv2d_1a_3x3", stride=2, padding="valid")
+    branch_1 = s.max_pool2d(net, 3, "Mixed_5a/Branch_1/MaxPool_1a_3x3", stride=2, padding="valid")
     net = s.concat("Mixed_5a", [branch_0, branch_1])
 
     for scope in ("Mixed_5b", "Mixed_5c", "Mixed_5d", "Mixed_5e"):
