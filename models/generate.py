@@ -63,7 +63,8 @@ def readme(generated: dict[Path, str]) -> str:
         ]
         rows.append("| " + " | ".join(cells) + " |")
     head = [
-        "| network | nodes | merges | end-point | r / S / P | at 224 | aligned at 224 | at 321 | aligned at 321 |",
+        "| network | nodes | merges | end-point | r / S / P | at 224 | aligned at 224 | at 321 "
+        "| aligned at 321 |",
         "|---|---:|---:|---|---|---|---|---|---|",
     ]
     return TEMPLATE.format(table="\n".join(head + rows))

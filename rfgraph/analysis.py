@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Union
+from typing import Any
 
 import networkx as nx
 
@@ -22,7 +22,7 @@ from .ops import Window, is_size_dependent
 from .spec import load
 
 #: An exact number: strides and paddings become fractions once upsampling exists.
-Number = Union[int, Fraction]
+Number = int | Fraction
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,11 +79,11 @@ class NodeRF:
         return tuple(a.r for a in self.axes)
 
     @property
-    def S(self) -> tuple[Number | None, ...]:  # noqa: N802 - the paper's name
+    def S(self) -> tuple[Number | None, ...]:
         return tuple(a.S for a in self.axes)
 
     @property
-    def P(self) -> tuple[Number | None, ...]:  # noqa: N802 - the paper's name
+    def P(self) -> tuple[Number | None, ...]:
         return tuple(a.P for a in self.axes)
 
     @property
@@ -291,7 +291,9 @@ def _input_size(network: Network, given: int | Sequence[int] | None) -> tuple[in
     return values
 
 
-def _size(network: Network, layer: Layer, sizes: Mapping[str, tuple[int, ...] | None]) -> tuple[int, ...] | None:
+def _size(
+    network: Network, layer: Layer, sizes: Mapping[str, tuple[int, ...] | None]
+) -> tuple[int, ...] | None:
     """The layer's feature-map size, checking merges and empty maps."""
     size = sizes[layer.inputs[0]]
     if size is None:

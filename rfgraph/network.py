@@ -30,9 +30,7 @@ class Layer:
 
     def window(self, axis: int, size: int | None = None) -> Window:
         """This layer's window along ``axis`` (the input size resolves "same")."""
-        return window(
-            self.kernel[axis], self.stride[axis], self.dilation[axis], self.padding[axis], size
-        )
+        return window(self.kernel[axis], self.stride[axis], self.dilation[axis], self.padding[axis], size)
 
 
 @dataclass(frozen=True, slots=True)

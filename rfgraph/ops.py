@@ -9,10 +9,10 @@ Adding an op means adding one entry to ``OPS``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Union
+from typing import Literal
 
 #: One axis' padding: TensorFlow's "same", "valid" (none), or explicit (before, after).
-Padding = Union[Literal["same", "valid"], tuple[int, int]]
+Padding = Literal["same", "valid"] | tuple[int, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,9 +83,7 @@ class Window:
         return (size + self.before + self.after - self.span) // self.stride + 1
 
 
-def window(
-    kernel: int, stride: int, dilation: int, padding: Padding, size: int | None = None
-) -> Window:
+def window(kernel: int, stride: int, dilation: int, padding: Padding, size: int | None = None) -> Window:
     """Resolve one axis' padding into a :class:`Window`.
 
     ``"same"`` follows TensorFlow; without a ``size`` it assumes the size is a

@@ -53,11 +53,14 @@ def load(path: str | os.PathLike[str]) -> Network:
     try:
         data = Path(path).read_bytes()
     except FileNotFoundError:
-        raise RFGraphError("no such file", path=name) from None
+        msg = "no such file"
+        raise RFGraphError(msg, path=name) from None
     except IsADirectoryError:
-        raise RFGraphError("is a directory, not a network file", path=name) from None
+        msg = "is a directory, not a network file"
+        raise RFGraphError(msg, path=name) from None
     except OSError as e:
-        raise RFGraphError(f"cannot read: {e.strerror}", path=name) from None
+        msg = f"cannot read: {e.strerror}"
+        raise RFGraphError(msg, path=name) from None
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -97,12 +100,14 @@ def _compose(text: str) -> Node:
         last = max(len(text.splitlines()), 1)
         line = None if mark is None else min(mark.line + 1, last)
         column = "" if mark is None else f" (column {mark.column + 1})"
-        raise RFGraphError(f"YAML syntax error: {problem}{column}", line=line) from None
+        msg = f"YAML syntax error: {problem}{column}"
+        raise RFGraphError(msg, line=line) from None
     except yaml.reader.ReaderError as e:
         msg = f"not YAML text: {e.reason} #x{ord(e.character):04x}"
         raise RFGraphError(msg, line=text.count("\n", 0, e.position) + 1) from None
     except yaml.YAMLError as e:
-        raise RFGraphError(f"YAML error: {e}", line=1) from None
+        msg = f"YAML error: {e}"
+        raise RFGraphError(msg, line=1) from None
     if root is None:
         msg = "empty document: expected a mapping with a 'layers' list"
         raise RFGraphError(msg, line=1)
@@ -283,7 +288,7 @@ class _Reader:
             if key not in ("name", "op", "inputs") and key not in spec.params:
                 takes = ", ".join(spec.params) or "no parameters"
                 raise self.fail(value, f"op {op!r} does not take {key!r} (it takes: {takes})")
-        inputs = (previous,)
+        inputs: tuple[str, ...] = (previous,)
         if "inputs" in fields:
             value = fields["inputs"]
             self.visit(value)
@@ -324,7 +329,9 @@ class _Reader:
             if isinstance(value, str) and value.lower() in ("same", "valid") and not crops:
                 return value.lower()  # type: ignore[return-value]
             if not isinstance(value, int) or isinstance(value, bool):
-                forms = "an integer or [before, after]" if crops else "same, valid, an integer or [before, after]"
+                forms = (
+                    "an integer or [before, after]" if crops else "same, valid, an integer or [before, after]"
+                )
                 raise self.fail(node, f"{what} must be {forms}, got {node.value!r}")
             amount = self.integer(node, what, minimum)
             return (amount, amount)

@@ -190,8 +190,16 @@ def test_sizes_and_exact_same_padding():
 @pytest.mark.parametrize(
     ("text", "size", "message"),
     [
-        (SAME_BRANCH.replace("kernel: 1, stride: 4", "kernel: 1, stride: 3"), 12, "different sizes: L1 4x4, L3 3x3"),
-        ("layers: [{name: c, op: conv, kernel: 5, padding: valid}]", 4, "feature map becomes empty on axis h"),
+        (
+            SAME_BRANCH.replace("kernel: 1, stride: 4", "kernel: 1, stride: 3"),
+            12,
+            "different sizes: L1 4x4, L3 3x3",
+        ),
+        (
+            "layers: [{name: c, op: conv, kernel: 5, padding: valid}]",
+            4,
+            "feature map becomes empty on axis h",
+        ),
         ("layers: [{name: c, op: pad, padding: -2}]", 4, "feature map becomes empty"),
     ],
     ids=["merge_of_different_sizes", "valid_conv_too_big", "crop_too_much"],
@@ -210,7 +218,10 @@ def test_input_size_from_the_file_and_its_override():
 
 
 def test_exact_numbers_at_two_to_the_two_hundred():
-    layers = [Layer(f"c{i}", "conv", (f"c{i - 1}" if i else "input",), (3,), (2,), (1,), ((1, 1),)) for i in range(200)]
+    layers = [
+        Layer(f"c{i}", "conv", (f"c{i - 1}" if i else "input",), (3,), (2,), (1,), ((1, 1),))
+        for i in range(200)
+    ]
     a = analyze(make_network(layers, dims=1))
     assert a["c199"].S == (2**200,)
     assert a["c199"].r == (2**201 - 1,)
@@ -218,7 +229,10 @@ def test_exact_numbers_at_two_to_the_two_hundred():
 
 
 def test_deep_chain_needs_no_recursion():
-    layers = [Layer(f"c{i}", "relu", (f"c{i - 1}" if i else "input",), (1,), (1,), (1,), ((0, 0),)) for i in range(30_000)]
+    layers = [
+        Layer(f"c{i}", "relu", (f"c{i - 1}" if i else "input",), (1,), (1,), (1,), ((0, 0),))
+        for i in range(30_000)
+    ]
     assert analyze(make_network(layers, dims=1))["c29999"].r == (1,)
 
 

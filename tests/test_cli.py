@@ -37,7 +37,12 @@ def test_analyze_json_is_the_documented_document(spec, capsys):
     assert main(["analyze", spec(ALIGNED), "--format", "json", "--input-size", "224"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert list(doc) == ["name", "input", "input_size", "outputs", "aligned", "nodes", "misalignments"]
-    assert (doc["name"], doc["input"], doc["input_size"], doc["outputs"]) == ("tiny_resnet", "images", [224, 224], ["block1"])
+    assert (doc["name"], doc["input"], doc["input_size"], doc["outputs"]) == (
+        "tiny_resnet",
+        "images",
+        [224, 224],
+        ["block1"],
+    )
     assert list(doc["nodes"]) == ["images", "conv1", "pool1", "shortcut", "branch", "block1"]
     assert doc["nodes"]["block1"] == {
         "r": [19, 19],

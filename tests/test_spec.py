@@ -11,7 +11,12 @@ def test_defaults():
     net = loads("layers: [{name: c, op: conv}]")
     layer = net.layers["c"]
     assert (net.name, net.input, net.dims, net.input_size) == ("network", "input", 2, None)
-    assert (layer.kernel, layer.stride, layer.dilation, layer.padding) == ((1, 1), (1, 1), (1, 1), ((0, 0), (0, 0)))
+    assert (layer.kernel, layer.stride, layer.dilation, layer.padding) == (
+        (1, 1),
+        (1, 1),
+        (1, 1),
+        ((0, 0), (0, 0)),
+    )
     assert layer.inputs == ("input",)
 
 
@@ -113,14 +118,30 @@ def test_exact_error_messages(text, message):
         ("layers: [{name: c, op: conv, stride: -1}]", 1, "stride must be at least 1"),
         ("layers: [{name: c, op: conv, kernel: 2.5}]", 1, "kernel must be an integer, got '2.5'"),
         ("layers: [{name: c, op: conv, dilation: yes}]", 1, "must be an integer, got the boolean"),
-        ("layers: [{name: c, op: conv, kernel: [1, 2, 3]}]", 1, r"expected one value or 2 \(one per axis\), got 3"),
+        (
+            "layers: [{name: c, op: conv, kernel: [1, 2, 3]}]",
+            1,
+            r"expected one value or 2 \(one per axis\), got 3",
+        ),
         ("layers: [{name: c, op: conv, padding: -1}]", 1, "padding must be at least 0"),
-        ("layers: [{name: c, op: pad, padding: same}]", 1, r"padding must be an integer or \[before, after\]"),
+        (
+            "layers: [{name: c, op: pad, padding: same}]",
+            1,
+            r"padding must be an integer or \[before, after\]",
+        ),
         ("layers: [{name: c, op: relu, kernel: 3}]", 1, "op 'relu' does not take 'kernel'"),
         ("layers: [{name: input, op: relu}]", 1, "layer name 'input' is the input's name"),
         ("layers:\n  - {name: c, op: relu}\n  - {name: d, op: relu, inputs: [d]}", 3, "cycle: d -> d"),
-        ("layers:\n  - {name: c, op: relu}\n  - {name: d, op: add, inputs: [d2, c]}\n  - {name: d2, op: relu, inputs: [d]}", 3, "cycle"),
-        ("layers: [{name: c, op: conv, kernel: !!python/object/apply:os.system [echo]}]", 1, "YAML tags are not allowed"),
+        (
+            "layers:\n  - {name: c, op: relu}\n  - {name: d, op: add, inputs: [d2, c]}\n  - {name: d2, op: relu, inputs: [d]}",
+            3,
+            "cycle",
+        ),
+        (
+            "layers: [{name: c, op: conv, kernel: !!python/object/apply:os.system [echo]}]",
+            1,
+            "YAML tags are not allowed",
+        ),
         ("layers: [{name: c, op: relu}]\nlayer: []", 2, "unknown key 'layer'"),
         ("layers: [", 1, "YAML syntax error"),
         ("", 1, "empty document"),
