@@ -31,7 +31,7 @@ from .ops import OPS, Padding
 TOP_KEYS = ("name", "input", "dims", "layers")
 INPUT_KEYS = ("name", "size")
 LAYER_KEYS = ("name", "op", "inputs", "kernel", "stride", "dilation", "padding")
-DEFAULTS: dict[str, object] = {"kernel": 1, "stride": 1, "dilation": 1, "padding": 0}
+DEFAULTS = {"kernel": 1, "stride": 1, "dilation": 1}  # padding: 0
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _SCALARS = yaml.SafeLoader("")  # only ever given scalar nodes of the tags below
@@ -297,7 +297,7 @@ class _Reader:
 
         def positive(key: str) -> tuple[int, ...]:
             if key not in fields:
-                return (int(DEFAULTS[key]),) * dims  # type: ignore[call-overload]
+                return (DEFAULTS[key],) * dims
             return self.per_axis(fields[key], key, dims, lambda n, w: self.integer(n, w, 1))
 
         padding: tuple[Padding, ...] = ((0, 0),) * dims
