@@ -13,9 +13,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from .analysis import Analysis, analyze
+from .analysis import analyze
+from .checks import FORMATS, LINE_RENDERERS, check_paths
+from .checks import to_json as checks_to_json
 from .errors import RFGraphError
-from .report import RENDERERS, describe
+from .report import RENDERERS
+from .schema import to_json as schema_to_json
 
 
 def write_atomically(path: str, text: str) -> None:
@@ -47,29 +50,22 @@ def _analyze(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_one(path: str, input_size: Sequence[int] | None) -> tuple[int, list[str]]:
-    try:
-        analysis: Analysis = analyze(path, input_size)
-    except RFGraphError as e:
-        return 2, [str(e)]
-    net = analysis.network
-    merges = sum(1 for layer in net.layers.values() if layer.spec.kind == "merge")
-    if analysis.aligned:
-        return 0, [f"{path}: aligned ({len(analysis.nodes)} nodes, {merges} merges)"]
-    lines = [f"{path}: MISALIGNED: {len(analysis.misalignments)} of {merges} merges on some axis"]
-    for m in analysis.misalignments:
-        line = net.line(m.node)
-        lines.append(f"{path}:{line}: {describe(analysis, m)}")
-    return 1, lines
-
-
 def _check(args: argparse.Namespace) -> int:
-    worst = 0
-    for path in args.files:
-        code, lines = _check_one(path, args.input_size)
-        print("\n".join(lines), file=sys.stderr if code == 2 else sys.stdout)
-        worst = max(worst, code)
+    worst, done = 0, []
+    for check in check_paths(args.files, args.input_size):
+        worst = max(worst, check.exit_code)
+        if args.format in LINE_RENDERERS:  # each file's lines as soon as it is checked
+            invalid = args.format == "text" and check.status == "invalid"
+            print(LINE_RENDERERS[args.format](check), file=sys.stderr if invalid else sys.stdout, flush=True)
+        done.append(check)
+    if args.format == "json":
+        sys.stdout.write(checks_to_json(done))
     return worst
+
+
+def _schema(args: argparse.Namespace) -> int:
+    _emit(schema_to_json(), args.output)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -97,8 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
     c = commands.add_parser(
         "check", parents=[size], help="exit 1 if a merge of any file is misaligned, 2 if a file is invalid"
     )
-    c.add_argument("files", nargs="+", metavar="FILE")
+    c.add_argument("files", nargs="+", metavar="PATH", help="files, directories (their *.yaml, *.yml), globs")
+    c.add_argument("--format", choices=FORMATS, default="text", help="github: Actions annotations; json")
     c.set_defaults(run=_check)
+
+    s = commands.add_parser("schema", help="print the JSON Schema of the YAML format, for editors")
+    s.add_argument("-o", "--output", metavar="FILE", help="write here (atomically) instead of stdout")
+    s.set_defaults(run=_schema)
     return parser
 
 
