@@ -6,6 +6,7 @@ Exit codes: 0 ok, 1 ``check`` found a misaligned merge, 2 invalid input or usage
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -17,7 +18,8 @@ from .analysis import analyze
 from .checks import FORMATS, LINE_RENDERERS, check_paths
 from .checks import to_json as checks_to_json
 from .errors import RFGraphError
-from .report import RENDERERS
+from .locate import locate, locate_pixel
+from .report import RENDERERS, TABLES, box_table, range_table, select
 from .schema import to_json as schema_to_json
 
 
@@ -46,7 +48,32 @@ def _emit(text: str, output: str | None) -> None:
 
 def _analyze(args: argparse.Namespace) -> int:
     analysis = analyze(args.file, args.input_size, relative_to=args.relative_to)
+    if args.only or args.endpoints:
+        if args.format not in TABLES:
+            msg = f"--only and --endpoints filter the {' and '.join(TABLES)} formats, not {args.format}"
+            raise RFGraphError(msg, path=args.file)
+        nodes = select(analysis, args.only or (), endpoints=args.endpoints)
+        if not nodes:
+            msg = f"no node matches --only {' '.join(args.only)}" + (" among the end-points" * args.endpoints)
+            raise RFGraphError(msg, path=args.file)
+        _emit(TABLES[args.format](analysis, nodes), args.output)
+        return 0
     _emit(RENDERERS[args.format](analysis), args.output)
+    return 0
+
+
+def _locate(args: argparse.Namespace) -> int:
+    analysis = analyze(args.file, args.input_size, relative_to=args.relative_to)
+    if args.pixel is not None and args.feature:
+        msg = "give feature indices or --pixel, not both"
+        raise RFGraphError(msg, path=args.file)
+    if args.pixel is None:
+        box = locate(analysis, args.layer, args.feature)
+        text = box_table(box) if args.format == "text" else json.dumps(box.to_dict(), indent=2) + "\n"
+    else:
+        found = locate_pixel(analysis, args.layer, args.pixel)
+        text = range_table(found) if args.format == "text" else json.dumps(found.to_dict(), indent=2) + "\n"
+    sys.stdout.write(text)
     return 0
 
 
@@ -88,7 +115,36 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--relative-to", metavar="NODE", help="fields relative to NODE instead of the input")
     a.add_argument("--format", choices=sorted(RENDERERS), default="table")
     a.add_argument("-o", "--output", metavar="FILE", help="write here (atomically) instead of stdout")
+    a.add_argument(
+        "--only",
+        action="append",
+        metavar="PATTERN",
+        help="show only nodes whose name matches PATTERN (fnmatch: *, ?, [..]; repeatable; table, markdown)",
+    )
+    a.add_argument(
+        "--endpoints",
+        action="store_true",
+        help="show only end-points: the input, outputs, merges and nodes whose name has no '/' "
+        "(hides inner layers such as Mixed_5b/Branch_1/Conv2d_0b_5x5; table, markdown)",
+    )
     a.set_defaults(run=_analyze)
+
+    lo = commands.add_parser(
+        "locate",
+        parents=[size],
+        help="the input box feature I J of LAYER reads, or with --pixel the features that see a pixel",
+        description="Forward: the input box feature (I, J) of LAYER depends on: first, last and centre "
+        "input coordinate per axis, the part inside the image and the part in padding. "
+        "Inverse (--pixel U V): the range of features of LAYER whose field contains input pixel (U, V). "
+        "Give --input-size (or a size in the file) to clip to the image and the feature map.",
+    )
+    lo.add_argument("file", help="network YAML file")
+    lo.add_argument("layer", help="node name")
+    lo.add_argument("feature", nargs="*", type=int, metavar="I", help="feature index per axis (I J in 2-D)")
+    lo.add_argument("--pixel", nargs="+", type=int, metavar="U", help="input pixel per axis (U V in 2-D)")
+    lo.add_argument("--relative-to", metavar="NODE", help="coordinates on NODE's map instead of the input")
+    lo.add_argument("--format", choices=["text", "json"], default="text")
+    lo.set_defaults(run=_locate)
 
     c = commands.add_parser(
         "check", parents=[size], help="exit 1 if a merge of any file is misaligned, 2 if a file is invalid"

@@ -1,0 +1,382 @@
+"""Coordinate look-ups and input-size checks, cross-checked against the brute force."""
+
+from __future__ import annotations
+
+import json
+import random
+from fractions import Fraction
+
+import pytest
+import yaml
+from brute import Brute, SizeError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rfgraph import RFGraphError, analyze, loads
+from rfgraph.cli import main
+from rfgraph.locate import check_input_size, locate, locate_pixel
+
+TWO_CONVS = """
+layers:
+  - {name: c1, op: conv, kernel: 3, stride: 2, padding: 1}
+  - {name: c2, op: conv, kernel: 3, stride: 2, padding: 1}
+"""
+
+# a stride-2 branch and a stride-1 branch on h only (both 4 high at size 8): h is undefined from the merge on
+MISALIGNED_STRIDES_ON_H = """
+layers:
+  - {name: a, op: conv, kernel: 1, stride: [2, 1], inputs: [input]}
+  - {name: b, op: conv, kernel: [5, 1], stride: 1, inputs: [input]}
+  - {name: m, op: add, inputs: [a, b]}
+  - {name: c, op: conv, kernel: 3, padding: 1}
+"""
+
+PAD_THEN_POINT = """
+dims: 1
+layers:
+  - {name: p, op: pad, padding: [[5, 0]]}
+  - {name: c, op: conv, kernel: 2, stride: 3}
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "size", "node", "feature", "first", "last", "centre", "clipped", "padding"),
+    [
+        (TWO_CONVS, 8, "c2", (0, 0), -3, 3, 0, (0, 3), (3, 0)),
+        (TWO_CONVS, 8, "c2", (1, 1), 1, 7, 4, (1, 7), (0, 0)),
+        (TWO_CONVS, 6, "c2", (1, 1), 1, 7, 4, (1, 5), (0, 2)),
+        (TWO_CONVS, None, "c2", (1, 1), 1, 7, 4, (1, 7), (0, None)),
+        (PAD_THEN_POINT, 9, "c", (0,), -5, -4, Fraction(-9, 2), None, (2, 0)),
+        (PAD_THEN_POINT, 9, "c", (2,), 1, 2, Fraction(3, 2), (1, 2), (0, 0)),
+    ],
+    ids=[
+        "corner_in_padding",
+        "inside",
+        "past_the_end",
+        "no_size_no_after",
+        "wholly_in_padding",
+        "after_padding",
+    ],
+)
+def test_locate_worked_examples(text, size, node, feature, first, last, centre, clipped, padding):
+    box = locate(analyze(loads(text), size), node, feature)
+    a = box.axes[0]
+    assert (a.first, a.last, a.centre, a.clipped) == (first, last, centre, clipped)
+    assert (a.padding_before, a.padding_after) == padding
+    assert a.note is None and box.feature == tuple(feature)
+
+
+@pytest.mark.parametrize(
+    ("text", "size", "node", "pixel", "first", "last"),
+    [
+        (TWO_CONVS, 16, "c2", 5, 1, 2),
+        (TWO_CONVS, 16, "c2", 0, 0, 0),
+        (TWO_CONVS, 16, "c2", 15, 3, 3),
+        (TWO_CONVS, None, "c2", 15, 3, 4),
+        # stride 3 > kernel 2: input 0 (padded to 5) is read by no feature
+        (PAD_THEN_POINT, 9, "c", 0, None, None),
+        (PAD_THEN_POINT, 9, "c", 1, 2, 2),
+    ],
+    ids=["middle", "first_pixel", "last_pixel_clipped", "last_pixel_no_size", "skipped", "read_once"],
+)
+def test_locate_pixel_worked_examples(text, size, node, pixel, first, last):
+    found = locate_pixel(analyze(loads(text), size), node, [pixel] * loads(text).dims)
+    a = found.axes[0]
+    assert (a.first, a.last) == (first, last)
+    assert a.count == (0 if first is None else last - first + 1)
+
+
+def test_undefined_axis_is_a_note_naming_the_merge():
+    a = analyze(loads(MISALIGNED_STRIDES_ON_H), 8)
+    h, w = locate(a, "c", (1, 1)).axes
+    assert (h.first, h.last, h.centre, h.clipped) == (None, None, None, None)
+    assert h.note == "undefined: merge 'm' joins different effective strides (a S=2, b S=1)"
+    assert (w.first, w.last, w.note) == (0, 2, None)
+    ph, pw = locate_pixel(a, "c", (3, 3)).axes
+    assert (ph.first, ph.last, ph.count) == (None, None, 0) and ph.note == h.note
+    assert (pw.first, pw.last) == (2, 4)
+
+
+@pytest.mark.parametrize(
+    ("call", "args", "message"),
+    [
+        (locate, ("c2", (1,)), "feature index needs 2 coordinate(s) (h, w), got 1: [1]"),
+        (
+            locate,
+            ("c2", (0, 2)),
+            "feature index 2 on axis w is outside of the 2x2 feature map: expected in 0..1",
+        ),
+        (locate, ("c2", (-1, 0)), "feature index -1 on axis h is outside of the 2x2 feature map"),
+        (locate, ("c2", (0, 1.0)), "feature index must be integers, got 1.0"),
+        (
+            locate_pixel,
+            ("c2", (8, 0)),
+            "input pixel 8 on axis h is outside of the 8x8 input: expected in 0..7",
+        ),
+        (locate_pixel, ("c2", (1, 2, 3)), "input pixel needs 2 coordinate(s) (h, w), got 3"),
+        (locate, ("c3", (0, 0)), "unknown node 'c3' (did you mean 'c2'?)"),
+    ],
+    ids=["count", "past_the_map", "negative", "float", "past_the_input", "pixel_count", "unknown"],
+)
+def test_bad_coordinates(call, args, message):
+    a = analyze(loads(TWO_CONVS, path="net.yaml"), 8)
+    with pytest.raises(RFGraphError) as e:
+        call(a, *args)
+    assert message in str(e.value) and str(e.value).startswith("net.yaml")
+
+
+def test_negative_feature_without_size():
+    with pytest.raises(RFGraphError, match="feature index -1 on axis h is outside: expected 0 or more"):
+        locate(analyze(loads(TWO_CONVS)), "c2", (-1, 0))
+
+
+def test_relative_to_locates_on_the_inner_map():
+    a = analyze(loads(TWO_CONVS), 8, relative_to="c1")
+    (h, _) = locate(a, "c2", (0, 0)).axes
+    assert (h.first, h.last, h.clipped, h.padding_before, h.padding_after) == (-1, 1, (0, 1), 1, 0)
+    with pytest.raises(RFGraphError, match="fields are relative to 'c1', which does not feed 'input'"):
+        locate(a, "input", (0, 0))
+
+
+# --- input size: border layers and what the outputs see -----------------------------------------
+
+FIVE_BY_FIVE_CHAIN = """
+dims: 1
+layers:
+  - {name: c1, op: conv, kernel: 5, padding: 2}
+  - {name: c2, op: conv, kernel: 5, padding: 2}
+  - {name: c3, op: conv, kernel: 5, padding: 2}
+  - {name: c4, op: relu}
+"""
+
+
+@pytest.mark.parametrize(
+    ("size", "borders"),
+    [
+        (4, ["c2", "c3", "c4"]),
+        (5, ["c2", "c3", "c4"]),
+        (6, ["c3", "c4"]),
+        (9, ["c3", "c4"]),
+        (10, ["c4"]),
+        (14, []),
+    ],
+)
+def test_border_layers_are_those_whose_inputs_r_min_covers_the_input(size, borders):
+    # r_min: c1 5, c2 9, c3 13, c4 13; a layer is a border layer when its input's r_min >= size
+    fit = check_input_size(analyze(loads(FIVE_BY_FIVE_CHAIN), size))
+    assert [b.node for b in fit.borders] == borders
+    assert all(b.axes == (0,) for b in fit.borders)
+
+
+def test_a_shortcut_keeps_r_min_small_so_no_border():
+    text = """
+dims: 1
+layers:
+  - {name: c1, op: conv, kernel: 9, padding: 4}
+  - {name: c2, op: conv, kernel: 9, padding: 4}
+  - {name: sum, op: add, inputs: [c2, input]}
+  - {name: c3, op: conv, kernel: 3, padding: 1}
+"""
+    fit = check_input_size(analyze(loads(text), 8))
+    assert [b.node for b in fit.borders] == ["c2"]  # c3 reads sum, whose r_min is 1 via the shortcut
+
+
+def test_border_on_one_axis_only():
+    text = "layers: [{name: c1, op: conv, kernel: [7, 1], padding: [[3, 3], 0]}, {name: c2, op: conv, kernel: 1}]"
+    fit = check_input_size(analyze(loads(text), (6, 6)))
+    assert [(b.node, b.axes) for b in fit.borders] == [("c2", (0,))]
+    assert fit.border_axes("c2") == (0,) and fit.border_axes("c1") == ()
+
+
+def test_output_coverage():
+    a = analyze(loads(FIVE_BY_FIVE_CHAIN), 8)
+    (out,) = check_input_size(a).outputs
+    # c4's feature x reads [x-6, x+6]: it covers [0, 7] for x in 1..6
+    assert (out.node, out.whole, out.size, out.sees_whole_input) == ("c4", (6,), (8,), False)
+    (out,) = check_input_size(analyze(loads(FIVE_BY_FIVE_CHAIN), 6)).outputs
+    assert out.whole == (6,) and out.sees_whole_input
+    (out,) = check_input_size(analyze(loads(FIVE_BY_FIVE_CHAIN), 20)).outputs
+    assert out.whole == (0,)
+
+
+def test_output_coverage_undefined_axis():
+    (out,) = check_input_size(analyze(loads(MISALIGNED_STRIDES_ON_H), 8)).outputs
+    assert out.whole == (None, 0) and out.sees_whole_input is None
+
+
+def test_check_input_size_needs_a_size():
+    with pytest.raises(RFGraphError, match="needs one: give input_size"):
+        check_input_size(analyze(loads(TWO_CONVS)))
+
+
+def test_vgg_16_at_64_wastes_its_last_six_layers():
+    fit = check_input_size(analyze("models/vgg_16.yaml", 64))
+    assert [b.node for b in fit.borders] == [
+        "conv4/conv4_3",
+        "pool4",
+        "conv5/conv5_1",
+        "conv5/conv5_2",
+        "conv5/conv5_3",
+        "pool5",
+    ]
+    assert check_input_size(analyze("models/vgg_16.yaml", 224)).borders == ()
+
+
+# --- the command line ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def net(tmp_path):
+    path = tmp_path / "net.yaml"
+    path.write_text(TWO_CONVS)
+    return str(path)
+
+
+def test_cli_locate_forward(net, capsys):
+    assert main(["locate", net, "c2", "0", "1", "--input-size", "8"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "feature (0, 1) of 'c2' reads input h -3..3, w 1..7 of the 8x8 input"
+    assert out.splitlines()[3].split() == ["h", "-3", "3", "0", "0..3", "3", "0"]
+
+
+def test_cli_locate_pixel_json(net, capsys):
+    assert main(["locate", net, "c2", "--pixel", "5", "0", "--input-size", "16", "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["pixel"] == [5, 0] and doc["size"] == [4, 4]
+    assert [(a["first"], a["last"]) for a in doc["axes"]] == [(1, 2), (0, 0)]
+
+
+def test_cli_locate_undefined_axis_does_not_crash(tmp_path, capsys):
+    path = tmp_path / "net.yaml"
+    path.write_text(MISALIGNED_STRIDES_ON_H)
+    assert main(["locate", str(path), "c", "1", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "h: undefined: merge 'm' joins different effective strides" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["c2", "0"], "net.yaml:4: node 'c2': feature index needs 2 coordinate(s) (h, w), got 1: [0]\n"),
+        (
+            ["c2", "2", "0", "--input-size", "8"],
+            "feature index 2 on axis h is outside of the 2x2 feature map",
+        ),
+        (["c2", "-1", "0"], "feature index -1 on axis h is outside: expected 0 or more"),
+        (["c2", "--pixel", "0"], "input pixel needs 2 coordinate(s)"),
+        (["c2", "0", "0", "--pixel", "0", "0"], "give feature indices or --pixel, not both"),
+        (["c2"], "feature index needs 2 coordinate(s) (h, w), got 0"),
+    ],
+    ids=["count", "outside", "negative", "pixel_count", "both", "none"],
+)
+def test_cli_locate_bad_coordinates_exit_2(net, capsys, argv, message):
+    assert main(["locate", net, *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+# --- cross-check against the brute force on random chains and DAGs ---------------------------------
+
+
+@st.composite
+def small_networks(draw):
+    dims = draw(st.sampled_from([1, 2]))
+    names = ["input"]
+    layers = []
+    for i in range(draw(st.integers(1, 6))):
+        op = draw(st.sampled_from(["conv", "conv", "pool", "pad", "relu", "add", "concat"]))
+        layer = {"name": f"n{i}", "op": op}
+        if op in ("add", "concat"):
+            layer["inputs"] = draw(st.lists(st.sampled_from(names), min_size=2, max_size=3))
+        else:
+            layer["inputs"] = [draw(st.sampled_from(names[-2:]))]  # mostly chains
+        if op in ("conv", "pool"):
+            layer["kernel"] = draw(st.lists(st.integers(1, 4), min_size=dims, max_size=dims))
+            layer["stride"] = draw(st.lists(st.integers(1, 3), min_size=dims, max_size=dims))
+            layer["dilation"] = draw(st.integers(1, 2))
+            layer["padding"] = draw(st.one_of(st.sampled_from(["same", "valid"]), st.integers(0, 2)))
+        elif op == "pad":
+            pair = st.lists(st.integers(-1, 3), min_size=2, max_size=2)
+            layer["padding"] = draw(st.lists(pair, min_size=dims, max_size=dims))
+        layers.append(layer)
+        names.append(layer["name"])
+    random.Random(draw(st.integers(0, 10**6))).shuffle(layers)
+    size = draw(st.one_of(st.none(), st.integers(2, 24)))
+    return yaml.safe_dump({"dims": dims, "layers": layers}, sort_keys=False), size
+
+
+def _check_against_brute(net, a, brute, n):
+    for v in a:
+        rf = a[v]
+        for i in range(net.dims):
+            undefined = (v, i) in brute.undefined
+            features = range(rf.size[i]) if rf.size is not None else range(6)
+            for x in features:
+                feature = [0] * net.dims
+                feature[i] = x
+                got = locate(a, v, feature).axes[i]
+                if undefined:
+                    assert got.first is None and got.note.startswith("undefined")
+                    continue
+                lo, hi = brute.interval(v, i, x)
+                assert (got.first, got.last, got.centre) == (lo, hi, Fraction(lo + hi, 2)), (v, i, x)
+                box = range(lo, hi + 1)
+                inside = [p for p in box if p >= 0 and (n is None or p < n[i])]
+                assert got.clipped == ((inside[0], inside[-1]) if inside else None)
+                assert got.padding_before == sum(1 for p in box if p < 0)
+                assert got.padding_after == (None if n is None else sum(1 for p in box if p >= n[i]))
+            for u in range(n[i]) if n is not None else (0, 1, 4, 9):
+                pixel = [0] * net.dims
+                pixel[i] = u
+                got = locate_pixel(a, v, pixel).axes[i]
+                if undefined:
+                    assert got.first is None and got.note.startswith("undefined")
+                    continue
+                bound = rf.size[i] if rf.size is not None else max(0, u + brute.field(v, i).P + 2)
+                seen = [
+                    x for x in range(bound) if brute.interval(v, i, x)[0] <= u <= brute.interval(v, i, x)[1]
+                ]
+                if seen:  # a contiguous range: the boxes move monotonically with x
+                    assert seen == list(range(seen[0], seen[-1] + 1))
+                assert (got.first, got.last) == ((seen[0], seen[-1]) if seen else (None, None)), (v, i, u)
+
+
+def _check_fit_against_brute(net, a, brute, n):
+    fit = check_input_size(a)
+    want = []
+    for v in a:
+        if v == net.input:
+            continue
+        axes = tuple(
+            i for i in range(net.dims) if all(brute.r_min(u, i) >= n[i] for u in net.layers[v].inputs)
+        )
+        if axes:
+            want.append((v, axes))
+    assert [(b.node, b.axes) for b in fit.borders] == want
+    for out in fit.outputs:
+        for i, whole in enumerate(out.whole):
+            if (out.node, i) in brute.undefined:
+                assert whole is None
+                continue
+            covering = [
+                x
+                for x in range(a[out.node].size[i])
+                if brute.interval(out.node, i, x)[0] <= 0 and brute.interval(out.node, i, x)[1] >= n[i] - 1
+            ]
+            assert whole == len(covering)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_networks())
+def test_locate_agrees_with_brute_force(case):
+    text, size = case
+    net = loads(text)
+    n = None if size is None else (size,) * net.dims
+    try:
+        brute = Brute(net, n)
+    except SizeError:
+        return
+    a = analyze(net, size)
+    _check_against_brute(net, a, brute, n)
+    if n is not None:
+        _check_fit_against_brute(net, a, brute, n)
