@@ -17,27 +17,33 @@ from . import __version__
 from .analysis import analyze
 from .checks import FORMATS, LINE_RENDERERS, check_paths
 from .checks import to_json as checks_to_json
+from .draw import plot_depth, to_svg
 from .errors import RFGraphError
 from .locate import locate, locate_pixel
 from .report import RENDERERS, TABLES, box_table, range_table, select
 from .schema import to_json as schema_to_json
 
 
-def write_atomically(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` so that a reader never sees half of it."""
+def write_atomically(path: str, text: str | bytes) -> None:
+    """Write ``text`` (str as UTF-8, or bytes) to ``path`` so that a reader never sees half of it."""
     target = Path(path)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, target)
+        with os.fdopen(fd, "wb") as f:
+            f.write(text.encode("utf-8") if isinstance(text, str) else text)
+        # mkstemp makes the file private (0600); give it the mode a plain open() would
+        umask = os.umask(0)
+        os.umask(umask)
+        Path(tmp).chmod(0o666 & ~umask)
+        Path(tmp).replace(target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def _emit(text: str, output: str | None) -> None:
+def _emit(text: str | bytes, output: str | None) -> None:
     if output is None:
+        assert isinstance(text, str), "bytes are only ever written to a file"
         sys.stdout.write(text)
         return
     try:
@@ -92,6 +98,22 @@ def _check(args: argparse.Namespace) -> int:
 
 def _schema(args: argparse.Namespace) -> int:
     _emit(schema_to_json(), args.output)
+    return 0
+
+
+def _draw(args: argparse.Namespace) -> int:
+    _emit(to_svg(analyze(args.file, args.input_size, relative_to=args.relative_to)), args.output)
+    return 0
+
+
+def _plot(args: argparse.Namespace) -> int:
+    analyses = [analyze(path, args.input_size) for path in args.files]
+    kind = Path(args.output).suffix.lstrip(".").lower() or "png"
+    try:
+        image = plot_depth(analyses, format=kind)
+    except RFGraphError as e:
+        raise e.located(args.output) from None
+    _emit(image, args.output)
     return 0
 
 
@@ -156,6 +178,21 @@ def build_parser() -> argparse.ArgumentParser:
     s = commands.add_parser("schema", help="print the JSON Schema of the YAML format, for editors")
     s.add_argument("-o", "--output", metavar="FILE", help="write here (atomically) instead of stdout")
     s.set_defaults(run=_schema)
+
+    d = commands.add_parser(
+        "draw", parents=[size], help="an SVG picture of the graph, boxes labelled with r, S, P"
+    )
+    d.add_argument("file", help="network YAML file")
+    d.add_argument("--relative-to", metavar="NODE", help="fields relative to NODE instead of the input")
+    d.add_argument("-o", "--output", metavar="FILE", help="write the SVG here (atomically) instead of stdout")
+    d.set_defaults(run=_draw)
+
+    p = commands.add_parser(
+        "plot", parents=[size], help="r and S against depth along the longest path, one line per file"
+    )
+    p.add_argument("files", nargs="+", metavar="FILE", help="network YAML files to compare")
+    p.add_argument("-o", "--output", metavar="FILE", required=True, help="image file: .png, .svg, .pdf")
+    p.set_defaults(run=_plot)
     return parser
 
 
