@@ -128,6 +128,9 @@ def _check_inputs(net: Network, layer: Layer) -> None:
 
 
 def _check_acyclic(net: Network) -> None:
+    # find_cycle walks edge views node by node, ten times slower than a topological sort
+    if nx.is_directed_acyclic_graph(net.graph):
+        return
     try:
         cycle = nx.find_cycle(net.graph)
     except nx.NetworkXNoCycle:

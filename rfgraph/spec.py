@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -37,7 +36,14 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _SCALARS = yaml.SafeLoader("")  # only ever given scalar nodes of the tags below
 _TAG = "tag:yaml.org,2002:"
 _TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null", "seq", "map")}
+# plain words YAML 1.1 reads as dates, '=' or '<<': to us they are just text
+_AS_TEXT = {_TAG + t for t in ("timestamp", "value", "merge")}
 _MAX_NESTING = 64
+MAX_DIMS = 16
+MAX_BYTES = 256 * 2**20  # refuse /dev/zero and friends before reading them whole
+# An alias may stand for a whole subtree, so a small file can expand exponentially
+# ("billion laughs"): a document may visit at most this many nodes per character of text.
+_EXPANSION = 20
 _T = TypeVar("_T")
 
 
@@ -51,7 +57,8 @@ def load(path: str | os.PathLike[str]) -> Network:
     """
     name = str(path)
     try:
-        data = Path(path).read_bytes()
+        with Path(path).open("rb") as f:
+            data = f.read(MAX_BYTES + 1)
     except FileNotFoundError:
         msg = "no such file"
         raise RFGraphError(msg, path=name) from None
@@ -61,6 +68,9 @@ def load(path: str | os.PathLike[str]) -> Network:
     except OSError as e:
         msg = f"cannot read: {e.strerror}"
         raise RFGraphError(msg, path=name) from None
+    if len(data) > MAX_BYTES:
+        msg = f"larger than {MAX_BYTES // 2**20} MiB: not a network file"
+        raise RFGraphError(msg, path=name)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -84,49 +94,64 @@ def loads(text: str, path: str | None = None) -> Network:
     (['input', 'c1', 'c2'], ('c1',))
     """
     try:
-        return _Reader(path).network(_compose(text))
+        return _Reader(path, budget=100_000 + _EXPANSION * len(text)).network(_compose(text))
     except RFGraphError as e:
         raise e.located(path) from None
 
 
 def _compose(text: str) -> Node:
-    _check_nesting(text)
     try:
+        _check_nesting(text)
         root = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        problem = e.problem or e.context or "invalid YAML"
-        # at the end of the file the mark can stand on the line after the last one
-        last = max(len(text.splitlines()), 1)
-        line = None if mark is None else min(mark.line + 1, last)
-        column = "" if mark is None else f" (column {mark.column + 1})"
-        msg = f"YAML syntax error: {problem}{column}"
-        raise RFGraphError(msg, line=line) from None
+        raise _syntax_error(e, text) from None
     except yaml.reader.ReaderError as e:
-        msg = f"not YAML text: {e.reason} #x{ord(e.character):04x}"
+        # libyaml gives the character as an int, PyYAML as a str
+        code = e.character if isinstance(e.character, int) else ord(e.character)
+        msg = f"not YAML text: {e.reason} #x{code:04x}"
         raise RFGraphError(msg, line=text.count("\n", 0, e.position) + 1) from None
     except yaml.YAMLError as e:
         msg = f"YAML error: {e}"
         raise RFGraphError(msg, line=1) from None
-    if root is None:
+    if root is None or (isinstance(root, ScalarNode) and root.tag == _TAG + "null"):
         msg = "empty document: expected a mapping with a 'layers' list"
         raise RFGraphError(msg, line=1)
     return root
 
 
+def _syntax_error(e: yaml.MarkedYAMLError, text: str) -> RFGraphError:
+    mark = e.problem_mark or e.context_mark
+    problem = e.problem or e.context or "invalid YAML"
+    if e.context and problem.startswith("but "):  # "expected a single document..., but found another"
+        problem = f"{e.context}, {problem}"
+    if mark is None:
+        return RFGraphError(f"YAML syntax error: {problem}")
+    lines = text.splitlines()
+    # at the end of the file the mark can stand on the line after the last one
+    line = min(mark.line + 1, max(len(lines), 1))
+    if mark.line < len(lines) and lines[mark.line][mark.column : mark.column + 1] == "\t":
+        problem += ": a tab (YAML indents with spaces only)"
+    msg = f"YAML syntax error: {problem} (column {mark.column + 1})"
+    return RFGraphError(msg, line=line)
+
+
+_OPEN = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
+_CLOSE = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
+
+
 def _check_nesting(text: str) -> None:
-    # The YAML composer recurses once per bracket; refuse absurd depths before it does.
+    # The composer recurses once per level of nesting, and libyaml's overflows the C stack
+    # (a crash, not an exception) on `- - - - ...`; the event stream needs no recursion.
     depth = 0
-    for match in re.finditer(r"[\[\]{}\n]", text):
-        c = match.group()
-        if c in "[{":
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, _OPEN):
             depth += 1
             if depth > _MAX_NESTING:
-                line = text.count("\n", 0, match.start()) + 1
-                msg = f"brackets nested deeper than {_MAX_NESTING} levels"
-                raise RFGraphError(msg, line=line)
-        elif c in "]}":
-            depth = max(depth - 1, 0)
+                msg = f"lists or mappings nested deeper than {_MAX_NESTING} levels"
+                mark = event.start_mark
+                raise RFGraphError(msg, line=None if mark is None else mark.line + 1)
+        elif isinstance(event, _CLOSE):
+            depth -= 1
 
 
 def _line(node: Node) -> int:
@@ -149,18 +174,20 @@ def _did_you_mean(word: str, options: tuple[str, ...] | list[str]) -> str:
 class _Reader:
     """Turns composed YAML nodes into a Network, one schema level at a time."""
 
-    def __init__(self, path: str | None) -> None:
+    def __init__(self, path: str | None, budget: int) -> None:
         self.path = path
-        self.budget = 0
+        self.budget = budget
 
     def fail(self, node: Node, message: str, name: str | None = None) -> RFGraphError:
         return RFGraphError(message, path=self.path, line=_line(node), node=name)
 
     def visit(self, node: Node) -> None:
         # Aliases can make a small file expand exponentially: bound the work.
-        self.budget += 1
-        if self.budget > 2_000_000:
+        self.budget -= 1
+        if self.budget < 0:
             raise self.fail(node, "document expands too much (aliases nested in aliases?)")
+        if node.tag in _AS_TEXT and isinstance(node, ScalarNode) and not node.style:
+            node.tag = _TAG + "str"
         if node.tag not in _TAGS:
             tag = node.tag.replace(_TAG, "!!")
             raise self.fail(node, f"YAML tags are not allowed here (found {tag})")
@@ -230,6 +257,8 @@ class _Reader:
         if "layers" not in top:
             raise self.fail(root, "missing key 'layers' (the list of layers)")
         dims = self.integer(top["dims"], "dims", minimum=1) if "dims" in top else 2
+        if dims > MAX_DIMS:
+            raise self.fail(top["dims"], f"dims must be at most {MAX_DIMS}, got {dims}")
         name = self.name(top["name"], "name") if "name" in top else _stem(self.path)
         input_name, input_size, input_line = "input", None, None
         if "input" in top:
@@ -238,7 +267,8 @@ class _Reader:
         items = top["layers"]
         self.visit(items)
         if not isinstance(items, SequenceNode) or not items.value:
-            raise self.fail(items, f"'layers' must be a non-empty list, got {_kind(items)}")
+            got = "an empty list" if isinstance(items, SequenceNode) else _kind(items)
+            raise self.fail(items, f"'layers' must be a non-empty list, got {got}")
         layers, previous = [], input_name
         for item in items.value:
             layer = self.layer(item, dims, previous)
