@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .net import Net
+from .net import Net, Slim
 
 HEADER = """\
 Inception-ResNet-v2, as defined by TF-Slim: tensorflow/models
@@ -37,35 +37,6 @@ NOTES = {
         "as inception_resnet_v2-same (r 3039, S 32; P 1488 at 224, 1519 at 321, None without a size)."
     ),
 }
-
-
-class Slim:
-    """The few slim calls Inception-ResNet-v2 uses, writing layers into a Net.
-
-    Defaults are those of the arg_scope that wraps the whole base: stride 1, SAME.
-    """
-
-    def __init__(self, net: Net) -> None:
-        self.net = net
-
-    def _window(self, op: str, x: str, kernel: object, scope: str, stride: int, padding: str) -> str:
-        stride_ = stride if stride != 1 else None
-        return self.net.layer(scope, op, [x], kernel=kernel, stride=stride_, padding=padding)
-
-    def conv2d(self, x: str, kernel: object, scope: str, stride: int = 1, padding: str = "same") -> str:
-        return self._window("conv", x, kernel, scope, stride, padding)
-
-    def max_pool2d(self, x: str, kernel: object, scope: str, stride: int = 1, padding: str = "same") -> str:
-        return self._window("pool", x, kernel, scope, stride, padding)
-
-    def avg_pool2d(self, x: str, kernel: object, scope: str, stride: int = 1, padding: str = "same") -> str:
-        return self._window("pool", x, kernel, scope, stride, padding)
-
-    def concat(self, scope: str, values: list[str]) -> str:
-        return self.net.layer(scope, "concat", values)
-
-    def add(self, scope: str, values: list[str]) -> str:
-        return self.net.layer(scope, "add", values)
 
 
 def block35(s: Slim, x: str, scope: str) -> str:

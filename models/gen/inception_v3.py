@@ -61,17 +61,13 @@ def block_35(
 
 def reduction_35(net: Net, scope: str, x: str) -> str:
     """Mixed_6a: 3x3/2 VALID | 1x1-3x3-3x3/2 VALID | 3x3/2 VALID max pool."""
-    branch_0 = _conv(
-        net, f"{scope}/Branch_0/Conv2d_1a_1x1", 3, stride=2, padding="valid", inputs=[x]
-    )
+    branch_0 = _conv(net, f"{scope}/Branch_0/Conv2d_1a_1x1", 3, stride=2, padding="valid", inputs=[x])
 
     _conv(net, f"{scope}/Branch_1/Conv2d_0a_1x1", 1, inputs=[x])
     _conv(net, f"{scope}/Branch_1/Conv2d_0b_3x3", 3)
     branch_1 = _conv(net, f"{scope}/Branch_1/Conv2d_1a_1x1", 3, stride=2, padding="valid")
 
-    branch_2 = _pool(
-        net, f"{scope}/Branch_2/MaxPool_1a_3x3", stride=2, padding="valid", inputs=[x]
-    )
+    branch_2 = _pool(net, f"{scope}/Branch_2/MaxPool_1a_3x3", stride=2, padding="valid", inputs=[x])
 
     return net.layer(scope, "concat", [branch_0, branch_1, branch_2])
 
@@ -106,9 +102,7 @@ def reduction_17(net: Net, scope: str, x: str) -> str:
     _conv(net, f"{scope}/Branch_1/Conv2d_0c_7x1", [7, 1])
     branch_1 = _conv(net, f"{scope}/Branch_1/Conv2d_1a_3x3", 3, stride=2, padding="valid")
 
-    branch_2 = _pool(
-        net, f"{scope}/Branch_2/MaxPool_1a_3x3", stride=2, padding="valid", inputs=[x]
-    )
+    branch_2 = _pool(net, f"{scope}/Branch_2/MaxPool_1a_3x3", stride=2, padding="valid", inputs=[x])
 
     return net.layer(scope, "concat", [branch_0, branch_1, branch_2])
 

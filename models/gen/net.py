@@ -37,3 +37,32 @@ class Net:
     def yaml(self) -> str:
         head = "".join(f"# {line}\n".replace("# \n", "#\n") for line in self.header.splitlines())
         return f"{head}name: {self.name}\ninput: {self.input_name}\nlayers:\n" + "\n".join(self.lines) + "\n"
+
+
+class Slim:
+    """The few TF-Slim calls the Inception nets use, each writing one layer into a Net.
+
+    Defaults are those of the arg_scope that wraps their sections: stride 1, SAME.
+    """
+
+    def __init__(self, net: Net) -> None:
+        self.net = net
+
+    def _window(self, op: str, x: str, kernel: object, scope: str, stride: int, padding: str) -> str:
+        stride_ = stride if stride != 1 else None
+        return self.net.layer(scope, op, [x], kernel=kernel, stride=stride_, padding=padding)
+
+    def conv2d(self, x: str, kernel: object, scope: str, stride: int = 1, padding: str = "same") -> str:
+        return self._window("conv", x, kernel, scope, stride, padding)
+
+    def max_pool2d(self, x: str, kernel: object, scope: str, stride: int = 1, padding: str = "same") -> str:
+        return self._window("pool", x, kernel, scope, stride, padding)
+
+    def avg_pool2d(self, x: str, kernel: object, scope: str, stride: int = 1, padding: str = "same") -> str:
+        return self._window("pool", x, kernel, scope, stride, padding)
+
+    def concat(self, scope: str, values: list[str]) -> str:
+        return self.net.layer(scope, "concat", values)
+
+    def add(self, scope: str, values: list[str]) -> str:
+        return self.net.layer(scope, "add", values)
