@@ -6,6 +6,7 @@ Exit codes: 0 ok, 1 ``check`` found a misaligned merge, 2 invalid input or usage
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
@@ -49,7 +50,8 @@ def _emit(text: str | bytes, output: str | None) -> None:
     try:
         write_atomically(output, text)
     except OSError as e:
-        raise RFGraphError(f"cannot write: {e.strerror}", path=output) from None
+        msg = f"cannot write: {e.strerror}"
+        raise RFGraphError(msg, path=output) from None
 
 
 def _analyze(args: argparse.Namespace) -> int:
@@ -196,9 +198,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _sizes_last(argv: list[str]) -> list[str]:
+    """Move ``--input-size N [N ...]`` behind the positionals, so that its
+    open-ended list cannot swallow them (``check --input-size 224 a.yaml``)."""
+    if "--input-size" not in argv:
+        return argv
+    start = argv.index("--input-size")
+    end = start + 1
+    while end < len(argv) and argv[end].isdigit():
+        end += 1
+    rest = argv[:start] + argv[end:]
+    at = rest.index("--") if "--" in rest else len(rest)
+    return rest[:at] + argv[start:end] + rest[at:]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):  # names the terminal cannot show must not crash us
+            stream.reconfigure(errors="backslashreplace")
+    args = build_parser().parse_args(_sizes_last(list(sys.argv[1:] if argv is None else argv)))
     try:
         return int(args.run(args))
     except RFGraphError as e:

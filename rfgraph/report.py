@@ -174,7 +174,8 @@ def _summary(analysis: Analysis) -> str:
     size = "" if analysis.input_size is None else f" at {'x'.join(map(str, analysis.input_size))}"
     merges = sum(1 for n in analysis.nodes if n in net.layers and net.layers[n].spec.kind == "merge")
     state = "aligned" if analysis.aligned else f"{len(analysis.misalignments)} misalignment(s)"
-    return f"{net.name}: {len(analysis.nodes)} nodes, {merges} merges, fields relative to {analysis.source}{size}: {state}"
+    counts = f"{len(analysis.nodes)} nodes, {merges} merges"
+    return f"{net.name}: {counts}, fields relative to {analysis.source}{size}: {state}"
 
 
 def table(analysis: Analysis, nodes: Sequence[str] | None = None) -> str:
@@ -218,7 +219,9 @@ def to_csv(analysis: Analysis) -> str:
         for i, a in enumerate(rf.axes):
             size = "" if a.size is None else a.size
             r, S, P = (_number(v) if v is not None else "" for v in (a.r, a.S, a.P))
-            writer.writerow([name, _op(analysis, name), names[i], r, S, P, _number(a.r_min), size, rf.aligned])
+            writer.writerow(
+                [name, _op(analysis, name), names[i], r, S, P, _number(a.r_min), size, rf.aligned]
+            )
     return out.getvalue()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -134,3 +135,22 @@ def test_python_dash_m(spec):
         [sys.executable, "-m", "rfgraph", "check", spec(MISALIGNED)], capture_output=True, text=True
     )
     assert run.returncode == 1 and "centres differ" in run.stdout and run.stderr == ""
+
+
+def test_input_size_does_not_swallow_the_files_after_it(spec, capsys):
+    good, other = spec(ALIGNED, "good.yaml"), spec(ALIGNED, "other.yaml")
+    assert main(["check", "--input-size", "224", good, other]) == 0
+    assert f"{other}: aligned" in capsys.readouterr().out
+    for argv in (
+        ["analyze", "--input-size", "224", "320", good, "--format", "json"],
+        ["analyze", "--input-size", "224", "320", "--format", "json", good],
+    ):
+        assert main(argv) == 0
+        assert json.loads(capsys.readouterr().out)["input_size"] == [224, 320]
+
+
+def test_names_the_terminal_cannot_encode_are_escaped(spec):
+    path = spec('layers: [{name: "café →", op: relu}]\n')
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    run = subprocess.run([sys.executable, "-m", "rfgraph", "analyze", path], capture_output=True, env=env)
+    assert run.returncode == 0 and b"caf\\xe9 \\u2192" in run.stdout and run.stderr == b""
