@@ -250,7 +250,7 @@ def analyze(
     if start not in network.graph:
         msg = f"unknown node {start!r} to measure fields relative to"
         raise network.error(msg)
-    scope = {start} | nx.descendants(network.graph, start)
+    scope = network.graph.nodes if relative_to is None else {start} | nx.descendants(network.graph, start)
     sizes: dict[str, tuple[int, ...] | None] = {network.input: size}
     fields: dict[str, NodeRF] = {}
     paths: dict[str, tuple[dict[Number, Number], ...]] = {}

@@ -131,14 +131,10 @@ def _check_acyclic(net: Network) -> None:
     # find_cycle walks edge views node by node, ten times slower than a topological sort
     if nx.is_directed_acyclic_graph(net.graph):
         return
-    try:
-        cycle = nx.find_cycle(net.graph)
-    except nx.NetworkXNoCycle:
-        return
-    names = [u for u, _ in cycle]
+    names = [u for u, _ in nx.find_cycle(net.graph)]
     order = {name: i for i, name in enumerate(net.layers)}
     first = min(names, key=order.__getitem__)
     start = names.index(first)
-    loop = names[start:] + names[:start] + [first]
+    loop = [*names[start:], *names[:start], first]
     msg = "cycle: " + " -> ".join(loop)
     raise net.error(msg, first)
