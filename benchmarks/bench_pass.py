@@ -2,10 +2,12 @@
 
     python benchmarks/bench_pass.py [--sizes 1000 10000 100000] [--repeat 3]
 
-Machines here are shared and noisy, so absolute seconds mean little. Two ratios do:
-- growth: time(10 n) / time(n), about 10 for a linear pass;
+Machines here are shared and noisy, so absolute seconds mean little. Three ratios do:
+- growth: time per layer at n relative to the previous size (1.00 for a linear pass);
 - overhead: time(analyze) / time(a bare topological walk over every edge), the cost of
-  the receptive-field arithmetic over just visiting the graph.
+  the receptive-field arithmetic over just visiting the graph;
+- load: time(loads(YAML text)) / time(analyze), what reading and validating a spec costs
+  next to analysing it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import time
 
 import networkx as nx
 
-from rfgraph import Layer, analyze, make_network
+from rfgraph import Layer, analyze, loads, make_network
 
 
 def residual_net(n: int) -> list[Layer]:
@@ -29,6 +31,21 @@ def residual_net(n: int) -> list[Layer]:
         layers += [a, short, add]
         prev = add.name
     return layers
+
+
+def to_yaml(layers: list[Layer]) -> str:
+    def axes(values: tuple) -> str:  # type: ignore[type-arg]
+        return str(list(values)).replace("(", "[").replace(")", "]")
+
+    lines = ["layers:"]
+    for layer in layers:
+        lines.append(
+            f"  - {{name: {layer.name}, op: {layer.op}, inputs: {axes(layer.inputs)}"
+            + ("" if layer.op == "add" else f", kernel: {axes(layer.kernel)}, stride: {axes(layer.stride)}")
+            + ("" if layer.op == "add" else f", padding: {axes(layer.padding)}")
+            + "}"
+        )
+    return "\n".join(lines).replace("'", "") + "\n"
 
 
 def bare_walk(graph: nx.DiGraph) -> int:
@@ -52,14 +69,17 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    print(f"{'layers':>8} {'analyze s':>10} {'walk s':>8} {'overhead':>9} {'growth':>7}")
+    print(f"{'layers':>8} {'analyze s':>10} {'walk s':>8} {'overhead':>9} {'growth':>7} {'load':>6}")
     previous = None
     for n in args.sizes:
-        net = make_network(residual_net(n))
+        layers = residual_net(n)
+        net = make_network(layers)
         t_analyze = best_of(args.repeat, analyze, net)
+        t_load = best_of(1, loads, to_yaml(layers))
         t_walk = best_of(args.repeat, bare_walk, net.graph)
         growth = "" if previous is None else f"{t_analyze / previous[1] / (n / previous[0]):.2f}"
-        print(f"{n:>8} {t_analyze:>10.3f} {t_walk:>8.3f} {t_analyze / t_walk:>8.1f}x {growth:>7}")
+        load = f"{t_load / t_analyze:.1f}x"
+        print(f"{n:>8} {t_analyze:>10.3f} {t_walk:>8.3f} {t_analyze / t_walk:>8.1f}x {growth:>7} {load:>6}")
         previous = (n, t_analyze)
     print("growth: time per layer relative to the previous size (1.00 = perfectly linear)")
 
