@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from nets import MISALIGNED_BY_PADDING, TINY_RESNET
 
 from rfgraph import analyze
 from rfgraph.checks import annotation, expand
@@ -21,16 +22,7 @@ from rfgraph.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 
-ALIGNED = """name: tiny_resnet
-input: images
-layers:
-  - {name: conv1, op: conv, kernel: 7, stride: 2, padding: 3, inputs: [images]}
-  - {name: pool1, op: pool, kernel: 3, stride: 2, padding: same}
-  - {name: shortcut, op: conv, kernel: 1, stride: 2, inputs: [pool1]}
-  - {name: branch, op: conv, kernel: 3, stride: 2, padding: 1, inputs: [pool1]}
-  - {name: block1, op: add, inputs: [shortcut, branch]}
-"""
-MISALIGNED_BY_PADDING = ALIGNED.replace("padding: 1, inputs: [pool1]", "padding: 0, inputs: [pool1]")
+ALIGNED = TINY_RESNET
 MISALIGNED_ON_ONE_AXIS = ALIGNED.replace("padding: 1, inputs: [pool1]", "padding: [1, 0], inputs: [pool1]")
 UNKNOWN_KEY = "layers:\n  - {name: c, op: conv, kernel: 3}\n  - {name: d, op: conv, kernal: 3}\n"
 SPECS = {

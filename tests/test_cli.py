@@ -8,20 +8,13 @@ import subprocess
 import sys
 
 import pytest
+from nets import MISALIGNED_BY_PADDING, TINY_RESNET
 
 from rfgraph.cli import main
 
-ALIGNED = """name: tiny_resnet
-input: images
-layers:
-  - {name: conv1, op: conv, kernel: 7, stride: 2, padding: 3, inputs: [images]}
-  - {name: pool1, op: pool, kernel: 3, stride: 2, padding: same}
-  - {name: shortcut, op: conv, kernel: 1, stride: 2, inputs: [pool1]}
-  - {name: branch, op: conv, kernel: 3, stride: 2, padding: 1, inputs: [pool1]}
-  - {name: block1, op: add, inputs: [shortcut, branch]}
-"""
+ALIGNED = TINY_RESNET
 
-MISALIGNED = ALIGNED.replace("padding: 1, inputs: [pool1]", "padding: 0, inputs: [pool1]")
+MISALIGNED = MISALIGNED_BY_PADDING
 
 
 @pytest.fixture

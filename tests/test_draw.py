@@ -11,6 +11,7 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
+from nets import TINY_RESNET
 
 from rfgraph import analyze, loads
 from rfgraph.cli import main
@@ -20,15 +21,7 @@ MODELS = Path(__file__).resolve().parent.parent / "models"
 SVG = "{http://www.w3.org/2000/svg}"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
-ALIGNED = """name: tiny_resnet
-input: images
-layers:
-  - {name: conv1, op: conv, kernel: 7, stride: 2, padding: 3, inputs: [images]}
-  - {name: pool1, op: pool, kernel: 3, stride: 2, padding: same}
-  - {name: shortcut, op: conv, kernel: 1, stride: 2, inputs: [pool1]}
-  - {name: branch, op: conv, kernel: 3, stride: 2, padding: 1, inputs: [pool1]}
-  - {name: block1, op: add, inputs: [shortcut, branch]}
-"""
+ALIGNED = TINY_RESNET
 
 # the strided branch loses its padding: centres differ at block1; 'head' then differs on h only;
 # 'tail' adds 'head' to itself, which is aligned whatever head's field
