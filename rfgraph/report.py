@@ -313,7 +313,6 @@ RENDERERS: dict[str, Callable[[Analysis], str]] = {
 __all__ = [
     "RENDERERS",
     "TABLES",
-    "NodeRF",
     "box_table",
     "describe",
     "is_endpoint",
