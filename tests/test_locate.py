@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 import yaml
@@ -15,6 +16,8 @@ from hypothesis import strategies as st
 from rfgraph import RFGraphError, analyze, loads
 from rfgraph.cli import main
 from rfgraph.locate import check_input_size, locate, locate_pixel
+
+MODELS = Path(__file__).resolve().parent.parent / "models"
 
 TWO_CONVS = """
 layers:
@@ -210,7 +213,7 @@ def test_check_input_size_needs_a_size():
 
 
 def test_vgg_16_at_64_wastes_its_last_six_layers():
-    fit = check_input_size(analyze("models/vgg_16.yaml", 64))
+    fit = check_input_size(analyze(MODELS / "vgg_16.yaml", 64))
     assert [b.node for b in fit.borders] == [
         "conv4/conv4_3",
         "pool4",
@@ -219,7 +222,7 @@ def test_vgg_16_at_64_wastes_its_last_six_layers():
         "conv5/conv5_3",
         "pool5",
     ]
-    assert check_input_size(analyze("models/vgg_16.yaml", 224)).borders == ()
+    assert check_input_size(analyze(MODELS / "vgg_16.yaml", 224)).borders == ()
 
 
 # --- the command line ------------------------------------------------------------------------------
