@@ -21,7 +21,8 @@ sys.path.insert(0, str(ROOT))
 
 from rfgraph import Network, analyze, load, make_network  # noqa: E402
 from rfgraph.cli import write_atomically  # noqa: E402
-from rfgraph.draw import plot_depth, to_svg  # noqa: E402
+from rfgraph.draw import to_svg  # noqa: E402
+from rfgraph.plot import plot_depth  # noqa: E402
 
 MODELS = ROOT / "models"
 DOCS = ROOT / "docs"
@@ -37,7 +38,8 @@ def block1(*, same_padding: bool = False) -> Network:
     name = "resnet_v1_50, root and block1"
     if same_padding:
         conv2 = net.layers[f"{STRIDED}/conv2"]
-        same = dataclasses.replace(conv2, inputs=(f"{STRIDED}/conv1",), padding=("same",) * net.dims)
+        params = {**conv2.params, "padding": ("same",) * net.dims}
+        same = dataclasses.replace(conv2, inputs=(f"{STRIDED}/conv1",), params=params)
         layers = [
             same if layer.name == conv2.name else layer for layer in layers if layer.name != f"{STRIDED}/Pad"
         ]

@@ -47,7 +47,7 @@ def readme(generated: dict[Path, str]) -> str:
     for path in paths:
         text = generated.get(path) or path.read_text()
         net = loads(text, path=f"models/{path.name}")
-        merges = sum(1 for layer in net.layers.values() if layer.spec.kind == "merge")
+        merges = sum(1 for layer in net.layers.values() if layer.spec.merge is not None)
         at = {size: analyze(net, size) for size in (None, 224, 321)}
         (out,) = at[None].outputs
         cells = [

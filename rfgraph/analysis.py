@@ -1,81 +1,99 @@
 """analyze(network) -> Analysis: one topological pass, then the merge checks' findings.
 
-Along one axis, feature ``x`` of a node depends on the input coordinates
-``[x*S - P, x*S - P + r - 1]`` (Araujo, Norris & Sim, Distill 2019). A window of
-span ``k`` (dilation included), stride ``s`` and padding-before ``p`` maps
-``(r, S, P)`` to ``(r + (k-1)*S, S*s, P + p*S)``. A merge is aligned when its
-inputs agree on ``S`` and on the centre ``(r-1)/2 - P``.
+Along one axis, each node's :class:`~rfgraph.fields.Field` says which input
+coordinates each of its features depends on (Araujo, Norris & Sim, Distill
+2019: r, S, P, generalised to fractional strides by phases). A layer maps its
+input's field through its op's taps; a merge unites its inputs' fields and, by
+its alignment rule, checks that they agree feature by feature.
 """
 
 from __future__ import annotations
 
+import enum
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-import networkx as nx
-
+from .errors import RFGraphError
+from .fields import IDENTITY, Field, Number, anchors, common_period, exact, smallest, through, union
 from .network import Layer, Network
-from .ops import Window, is_size_dependent
+from .ops import Geometry, Why
 from .spec import load
 
-#: An exact number: strides and paddings become fractions once upsampling exists.
-Number = int | Fraction
+__all__ = ["Analysis", "AxisRF", "Misalignment", "NodeRF", "Reason", "analyze", "to_json_number"]
 
 
 @dataclass(frozen=True, slots=True)
 class AxisRF:
-    """Receptive field of one node along one axis; r, S, P are None where undefined.
+    """The receptive field of one node along one axis.
 
-    >>> rf = AxisRF(r=7, S=4, P=3, r_min=7)
-    >>> rf.centre, rf.interval(1)
-    (Fraction(0, 1), (1, 7))
+    ``field`` is None where the node has no local field, and ``why`` says why:
+    it reads the whole input (global), a merge upstream joins different
+    strides, or the geometry needs an input size. ``is_global`` is True when
+    some path from the input reaches the node through a global op.
+
+    >>> rf = AxisRF(Field(1, 4, ((-3, 3),)), r_min=7)
+    >>> rf.r, rf.S, rf.P, rf.centre, rf.box(1)
+    (7, 4, 3, Fraction(0, 1), (1, 7))
     """
 
-    r: Number | None
-    S: Number | None
-    P: Number | None
-    r_min: Number
+    field: Field | None
+    why: Why | None = None
+    r_min: int | None = None
     size: int | None = None
+    is_global: bool = False
 
     @property
     def is_defined(self) -> bool:
-        return self.r is not None
+        return self.field is not None
+
+    @property
+    def r(self) -> int | None:
+        return None if self.field is None else self.field.r
+
+    @property
+    def S(self) -> Number | None:
+        return None if self.field is None else self.field.S
+
+    @property
+    def P(self) -> int | None:
+        return None if self.field is None else self.field.P
 
     @property
     def centre(self) -> Fraction | None:
         """Input coordinate of the centre of feature 0's field."""
-        if self.r is None or self.P is None:
-            return None
-        return Fraction(self.r - 1, 2) - self.P
+        return None if self.field is None else self.field.centre(0)
 
-    def interval(self, x: Number) -> tuple[Number, Number]:
-        """First and last input coordinate that feature ``x`` depends on."""
-        if self.r is None or self.S is None or self.P is None:
-            msg = "the receptive field is undefined on this axis (misaligned strides upstream)"
+    def box(self, x: int) -> tuple[int, int] | None:
+        """First and last input coordinate feature ``x`` depends on (None: none)."""
+        if self.field is None:
+            msg = f"the receptive field is undefined on this axis ({self.why.value if self.why else '?'})"
             raise ValueError(msg)
-        first = x * self.S - self.P
-        return first, first + self.r - 1
+        return self.field.box(x)
 
 
 @dataclass(frozen=True, slots=True)
 class NodeRF:
     """Receptive field of one node on every axis.
 
-    ``aligned`` is False exactly when the node is a misaligned merge;
-    ``size_dependent`` when P assumed "same" layers' input sizes divisible by
-    their strides because no input size was given.
+    ``aligned`` is False for a misaligned merge, None for a merge that was not
+    checked (its rule is ``none``, or its fields need an input size), True
+    otherwise; ``size_dependent`` when a field assumed sizes divisible by
+    strides because no input size was given.
     """
 
     node: str
     axes: tuple[AxisRF, ...]
-    aligned: bool = True
+    aligned: bool | None = True
     size_dependent: bool = False
 
+    def __repr__(self) -> str:
+        return f"NodeRF({self.node!r}, r={self.r}, S={self.S}, P={self.P})"
+
     @property
-    def r(self) -> tuple[Number | None, ...]:
+    def r(self) -> tuple[int | None, ...]:
         return tuple(a.r for a in self.axes)
 
     @property
@@ -83,11 +101,11 @@ class NodeRF:
         return tuple(a.S for a in self.axes)
 
     @property
-    def P(self) -> tuple[Number | None, ...]:
+    def P(self) -> tuple[int | None, ...]:
         return tuple(a.P for a in self.axes)
 
     @property
-    def r_min(self) -> tuple[Number, ...]:
+    def r_min(self) -> tuple[int | None, ...]:
         return tuple(a.r_min for a in self.axes)
 
     @property
@@ -95,31 +113,84 @@ class NodeRF:
         sizes = tuple(a.size for a in self.axes)
         return None if None in sizes else sizes  # type: ignore[return-value]
 
+    @property
+    def is_global(self) -> bool:
+        """Whether some path from the input reaches this node through a global op."""
+        return any(a.is_global for a in self.axes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """This node's entry of the JSON document: exact numbers as ints or "p/q" strings."""
+        return {
+            "r": _numbers(self.r),
+            "S": _numbers(self.S),
+            "P": _numbers(self.P),
+            "r_min": _numbers(self.r_min),
+            "aligned": self.aligned,
+            "global": self.is_global,
+            "size": None if self.size is None else list(self.size),
+        }
+
+
+class Reason(enum.Enum):
+    """Why a merge is misaligned on one axis."""
+
+    UNDEFINED = "an input's field is undefined"
+    STRIDES = "effective strides differ"
+    ANCHORS = "anchors differ"  # centres, starts or ends, by the merge's rule
+    BROADCAST = "a one-feature local map is broadcast over a larger one"
+
 
 @dataclass(frozen=True, slots=True)
 class Misalignment:
-    """A merge whose inputs disagree on one axis: each input's name and field."""
+    """A merge whose inputs disagree on one axis: its rule, why, and each input's field."""
 
     node: str
     axis: int
+    rule: str
+    reason: Reason
     inputs: tuple[tuple[str, AxisRF], ...]
 
     @property
-    def reason(self) -> str:
-        fields = [rf for _, rf in self.inputs]
-        if not all(rf.is_defined for rf in fields):
-            return "an input's receptive field is undefined"
-        if len({rf.S for rf in fields}) > 1:
-            return "effective strides differ"
-        return "centres differ"
+    def what(self) -> str:
+        """The reason in words: "centres differ", "effective strides differ", ..."""
+        if self.reason is Reason.ANCHORS:
+            return {"centre": "centres", "start": "starts", "end": "ends"}[self.rule] + " differ"
+        return self.reason.value
+
+    @property
+    def period(self) -> int:
+        """Features after which the comparison repeats (1 with integer strides)."""
+        fields = [rf.field for _, rf in self.inputs if rf.field is not None]
+        return common_period(fields) if fields else 1
+
+    def anchors(self) -> dict[str, tuple[Fraction | None, ...]]:
+        """Each input's anchor (centre, start or end by the rule) at features 0..period-1."""
+        period = self.period
+        return {u: anchors(rf.field, self.rule, period) for u, rf in self.inputs if rf.field is not None}
+
+
+def to_json_number(value: Number | None) -> int | str | None:
+    """An exact number as JSON has it: an int, a "p/q" string, or None.
+
+    >>> [to_json_number(v) for v in (4, Fraction(3, 2), Fraction(4, 2), None)]
+    [4, '3/2', 2, None]
+    """
+    if value is None or isinstance(value, int):
+        return value
+    return value.numerator if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+
+
+def _numbers(values: Sequence[Number | None]) -> list[int | str | None]:
+    return [to_json_number(v) for v in values]
 
 
 @dataclass(frozen=True, slots=True)
 class Analysis:
     """Per-node receptive fields of a network, relative to ``source``.
 
-    ``analysis["conv1"]`` is a :class:`NodeRF`; iteration yields node names in
-    network order, the source first.
+    ``analysis["conv1"]`` is a :class:`NodeRF`; ``nodes`` maps names to them in
+    network order, the source first; ``sizes`` gives every node's feature-map size
+    (None without an input size), fed by the source or not.
     """
 
     network: Network
@@ -127,6 +198,12 @@ class Analysis:
     misalignments: tuple[Misalignment, ...]
     input_size: tuple[int, ...] | None
     source: str
+    outputs: tuple[str, ...]
+    sizes: Mapping[str, tuple[int, ...] | None]
+
+    def __repr__(self) -> str:
+        state = "aligned" if self.aligned else f"{len(self.misalignments)} misalignment(s)"
+        return f"Analysis({self.network.name!r}, {len(self.nodes)} nodes, {state})"
 
     def __getitem__(self, node: str) -> NodeRF:
         return self.nodes[node]
@@ -139,44 +216,49 @@ class Analysis:
 
     @property
     def aligned(self) -> bool:
+        """No checked merge is misaligned (merges that were not checked do not count)."""
         return not self.misalignments
 
     @property
-    def outputs(self) -> list[str]:
-        """Nodes that feed no other node, in network order."""
-        graph = self.network.graph
-        return [v for v in self.nodes if not any(w in self.nodes for w in graph.successors(v))]
+    def merges(self) -> list[str]:
+        """The merges among the nodes, in network order."""
+        layers = self.network.layers
+        return [v for v in self.nodes if v in layers and layers[v].spec.merge is not None]
+
+    @property
+    def unchecked(self) -> list[str]:
+        """Merges whose alignment was not checked (rule ``none``, or fields that need a size)."""
+        return [v for v in self.merges if self.nodes[v].aligned is None]
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document: exact values as ints or "p/q" strings, undefined as None."""
+        names = self.network.axis_names
         return {
             "name": self.network.name,
             "input": self.source,
             "input_size": None if self.input_size is None else list(self.input_size),
-            "outputs": self.outputs,
+            "outputs": list(self.outputs),
             "aligned": self.aligned,
-            "nodes": {
-                name: {
-                    "r": _exact(rf.r),
-                    "S": _exact(rf.S),
-                    "P": _exact(rf.P),
-                    "r_min": _exact(rf.r_min),
-                    "aligned": rf.aligned,
-                    "size": None if rf.size is None else list(rf.size),
-                }
-                for name, rf in self.nodes.items()
-            },
+            "nodes": {name: rf.to_dict() for name, rf in self.nodes.items()},
             "misalignments": [
                 {
                     "node": m.node,
                     "axis": m.axis,
+                    "axis_name": names[m.axis],
+                    "rule": m.rule,
+                    "reason": m.what,
+                    "period": m.period,
                     "inputs": [
                         {
                             "node": name,
-                            "r": exact(rf.r),
-                            "S": exact(rf.S),
-                            "P": exact(rf.P),
-                            "centre": exact(rf.centre),
+                            "r": to_json_number(rf.r),
+                            "S": to_json_number(rf.S),
+                            "P": to_json_number(rf.P),
+                            "centre": to_json_number(exact(rf.centre) if rf.centre is not None else None),
+                            "anchors": [
+                                to_json_number(None if a is None else exact(a))
+                                for a in m.anchors().get(name, ())
+                            ],
                         }
                         for name, rf in m.inputs
                     ],
@@ -186,21 +268,6 @@ class Analysis:
         }
 
 
-def exact(value: Number | None) -> int | str | None:
-    """An exact number as JSON has it: an int, a "p/q" string, or None.
-
-    >>> exact(4), exact(Fraction(3, 2)), exact(Fraction(4, 2)), exact(None)
-    (4, '3/2', 2, None)
-    """
-    if value is None or isinstance(value, int):
-        return value
-    return value.numerator if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
-
-
-def _exact(values: Sequence[Number | None]) -> list[int | str | None]:
-    return [exact(v) for v in values]
-
-
 def analyze(
     source: Network | str | os.PathLike[str],
     input_size: int | Sequence[int] | None = None,
@@ -208,7 +275,7 @@ def analyze(
     relative_to: str | None = None,
     order: Iterable[str] | None = None,
 ) -> Analysis:
-    """Compute r, S, P and r_min of every node, and check every merge.
+    """Compute every node's field (r, S, P, r_min) on every axis, and check every merge.
 
     Parameters
     ----------
@@ -216,12 +283,12 @@ def analyze(
         A :class:`Network` or the path of a YAML file.
     input_size
         Input size (one int, or one per axis); overrides the file's. With it,
-        feature-map sizes and exact "same" paddings are computed.
+        feature-map sizes, exact "same" paddings and size-dependent ops are computed.
     relative_to
         Compute fields relative to this node instead of the input (the paper's
         r_l, S_l, P_l); only the nodes it feeds are reported.
     order
-        A topological order of the network's nodes (default: networkx's).
+        A topological order of all the network's nodes (default: the network's own).
 
     Returns
     -------
@@ -230,8 +297,9 @@ def analyze(
     Raises
     ------
     RFGraphError
-        An invalid file, an unknown ``relative_to``, maps of different sizes
-        meeting at a merge, or a feature map that becomes empty.
+        An invalid file, an unknown ``relative_to``, an ``order`` that is not a
+        topological order, maps of different sizes meeting at a merge, or a
+        feature map that becomes empty.
 
     Examples
     --------
@@ -240,41 +308,15 @@ def analyze(
     ... layers:
     ...   - {name: c1, op: conv, kernel: 3, stride: 2, padding: 1}
     ...   - {name: c2, op: conv, kernel: 3, stride: 2, padding: 1}
+    ...   - {name: up, op: upsample, factor: 2}
     ... '''))
     >>> a["c2"].r, a["c2"].S, a["c2"].P, a.aligned
     ((7, 7), (4, 4), (3, 3), True)
+    >>> a["up"].S
+    (2, 2)
     """
     network = source if isinstance(source, Network) else load(source)
-    size = _input_size(network, input_size)
-    start = network.input if relative_to is None else relative_to
-    if start not in network.graph:
-        msg = f"unknown node {start!r} to measure fields relative to"
-        raise network.error(msg)
-    scope = network.graph.nodes if relative_to is None else {start} | nx.descendants(network.graph, start)
-    sizes: dict[str, tuple[int, ...] | None] = {network.input: size}
-    fields: dict[str, NodeRF] = {}
-    paths: dict[str, tuple[dict[Number, Number], ...]] = {}
-    found: list[Misalignment] = []
-    for v in nx.topological_sort(network.graph) if order is None else order:
-        if v != network.input:
-            sizes[v] = _size(network, network.layers[v], sizes)
-        if v == start:
-            fields[v] = NodeRF(v, tuple(AxisRF(1, 1, 0, 1, _at(sizes[v], i)) for i in range(network.dims)))
-            paths[v] = tuple({1: 1} for _ in range(network.dims))
-        elif v in scope:
-            layer = network.layers[v]
-            inputs = [u for u in layer.inputs if u in scope]
-            fields[v], paths[v], misaligned = _step(network, layer, inputs, fields, paths, sizes)
-            found += misaligned
-    ordered = {start: fields[start]}
-    ordered.update((v, fields[v]) for v in network.nodes if v in fields)
-    rank = {v: i for i, v in enumerate(ordered)}
-    found.sort(key=lambda m: (rank[m.node], m.axis))
-    return Analysis(network, ordered, tuple(found), size, start)
-
-
-def _at(size: tuple[int, ...] | None, axis: int) -> int | None:
-    return None if size is None else size[axis]
+    return _Pass(network, _input_size(network, input_size), relative_to, order).run()
 
 
 def _input_size(network: Network, given: int | Sequence[int] | None) -> tuple[int, ...] | None:
@@ -291,88 +333,244 @@ def _input_size(network: Network, given: int | Sequence[int] | None) -> tuple[in
     return values
 
 
-def _size(
-    network: Network, layer: Layer, sizes: Mapping[str, tuple[int, ...] | None]
-) -> tuple[int, ...] | None:
-    """The layer's feature-map size, checking merges and empty maps."""
-    size = sizes[layer.inputs[0]]
-    if size is None:
-        return None
-    names = network.axis_names
-    if layer.spec.kind == "merge":
-        if len({sizes[u] for u in layer.inputs}) > 1:
-            shapes = ", ".join(f"{u} {_shape(sizes[u])}" for u in layer.inputs)
-            msg = f"merge joins feature maps of different sizes: {shapes}"
-            raise network.error(msg, layer.name)
-        return size
-    out = tuple(layer.window(i, n).out_size(n) for i, n in enumerate(size))
-    if min(out) < 1:
-        i = min(range(len(out)), key=out.__getitem__)
-        w = layer.window(i, size[i])
-        msg = (
-            f"feature map becomes empty on axis {names[i]}: input size {size[i]}, "
-            f"window {w.span} with padding {w.before}+{w.after}"
-        )
-        raise network.error(msg, layer.name)
-    return out
+# One axis of one node during the pass: its field (or why it has none), the fields of its
+# single paths that no other one contains (for r_min; None when some path needs a size),
+# and whether a global op feeds it.
+_Axis = tuple[Field | Why, list[Field] | None, bool]
+
+
+class _Pass:
+    def __init__(
+        self,
+        network: Network,
+        size: tuple[int, ...] | None,
+        relative_to: str | None,
+        order: Iterable[str] | None,
+    ) -> None:
+        self.net = network
+        self.size = size
+        self.start = network.input if relative_to is None else relative_to
+        if self.start not in network.nodes:
+            msg = f"unknown node {self.start!r} to measure fields relative to"
+            raise network.error(msg)
+        self.order = network.order if order is None else _checked_order(network, order)
+        self.sizes: dict[str, tuple[int, ...] | None] = {}
+        self.axes: dict[str, tuple[_Axis, ...]] = {}
+        self.assumed: dict[str, bool] = {}
+        self.aligned: dict[str, bool | None] = {}
+        self.found: list[Misalignment] = []
+        self.geometry_cache: dict[tuple[Any, ...], Geometry] = {}
+
+    def run(self) -> Analysis:
+        net, dims = self.net, self.net.dims
+        start = self.start
+        for v in self.order:
+            if v == net.input:
+                self.sizes[v] = self.size
+                geometries = None
+            else:
+                geometries = self.geometries(net.layers[v])
+            if v == start:
+                self.axes[v] = tuple((IDENTITY, [IDENTITY], False) for _ in range(dims))
+                self.assumed[v] = False
+                continue
+            layer = net.layers.get(v)
+            if layer is None:
+                continue
+            inputs = [u for u in layer.inputs if u in self.axes]
+            if not inputs:
+                continue
+            if layer.spec.merge is not None and len(inputs) > 1:
+                self.merge(layer, inputs)
+            else:  # a single-input layer, or a merge only one of whose inputs the source feeds
+                self.window(layer, inputs[0], geometries)
+        nodes = {start: self._node(start), **{v: self._node(v) for v in net.nodes if v in self.axes}}
+        rank = {v: i for i, v in enumerate(nodes)}
+        self.found.sort(key=lambda m: (rank[m.node], m.axis))
+        fed = {u for v in nodes if v in net.layers for u in net.layers[v].inputs}
+        outputs = tuple(v for v in nodes if v not in fed)
+        return Analysis(net, nodes, tuple(self.found), self.sizes[net.input], start, outputs, self.sizes)
+
+    def geometries(self, layer: Layer) -> tuple[Geometry, ...] | None:
+        """The layer's geometry on every axis, and its size (checked at merges)."""
+        net = self.net
+        if layer.spec.merge is not None:
+            self.sizes[layer.name] = self.merged_size(layer)
+            return None
+        size = self.sizes[layer.inputs[0]]
+        other = None if layer.size_of is None else self.sizes[layer.size_of]
+        out = []
+        for i in range(net.dims):
+            n = None if size is None else size[i]
+            m: int | Fraction | None = None if other is None else other[i]
+            if m is None and layer.size_of is not None and n is None:
+                m = self.stride_ratio(layer, i)
+            out.append(self.geometry(layer, i, n, m))
+        sizes = tuple(g.size for g in out)
+        known = size is not None and None not in sizes  # without an input size, no size is known
+        self.sizes[layer.name] = sizes if known else None  # type: ignore[assignment]
+        return tuple(out)
+
+    def geometry(self, layer: Layer, i: int, n: int | None, other: int | Fraction | None) -> Geometry:
+        key = (layer.op, layer.key(i), n, other)
+        geo = self.geometry_cache.get(key)
+        if geo is None:
+            try:
+                geo = layer.geometry(i, n, other)
+            except RFGraphError as e:
+                msg = f"axis {self.net.axis_names[i]}: {e.message}"
+                raise self.net.error(msg, layer.name) from None
+            self.geometry_cache[key] = geo
+        return geo
+
+    def stride_ratio(self, layer: Layer, i: int) -> Fraction | None:
+        """Without sizes, ``size_of`` assumes the maps' sizes divide evenly: their strides' ratio."""
+        mine, theirs = self.axes.get(layer.inputs[0]), self.axes.get(str(layer.size_of))
+        if mine is None or theirs is None:
+            return None
+        a, b = mine[i][0], theirs[i][0]
+        if not isinstance(a, Field) or not isinstance(b, Field):
+            return None
+        return Fraction(a.S) / Fraction(b.S)
+
+    def merged_size(self, layer: Layer) -> tuple[int, ...] | None:
+        sizes = [self.sizes[u] for u in layer.inputs]
+        if any(s is None for s in sizes):
+            return None
+        out = []
+        for i in range(self.net.dims):
+            values = {s[i] for s in sizes if s is not None}
+            if layer.spec.merge == "elementwise" and len(values) == 2 and 1 in values:
+                values.discard(1)  # broadcast from a one-feature map
+            if len(values) > 1:
+                shapes = ", ".join(f"{u} {_shape(self.sizes[u])}" for u in layer.inputs)
+                msg = f"merge joins feature maps of different sizes: {shapes}"
+                raise self.net.error(msg, layer.name)
+            out.append(values.pop())
+        return tuple(out)
+
+    def window(self, layer: Layer, u: str, geometries: tuple[Geometry, ...] | None) -> None:
+        """A single-input layer (or a merge only one of whose inputs the source feeds)."""
+        axes = []
+        assumed = self.assumed[u]
+        for i, (field, paths, is_global) in enumerate(self.axes[u]):
+            geo = None if geometries is None else geometries[i]
+            if geo is None:
+                axes.append((field, paths, is_global))
+                continue
+            taps = geo.taps
+            assumed = assumed or geo.assumed
+            if geo.why is Why.GLOBAL:
+                axes.append((Why.GLOBAL, [], True))
+            elif taps is None:  # a geometry that needs an input size
+                axes.append((field if isinstance(field, Why) else Why.SIZE, None, is_global))
+            else:
+                new = field if isinstance(field, Why) else _local(through(field, taps))
+                axes.append((new, None if paths is None else [through(p, taps) for p in paths], is_global))
+        self.axes[layer.name] = tuple(axes)
+        self.assumed[layer.name] = assumed
+        self.aligned[layer.name] = True
+
+    def merge(self, layer: Layer, inputs: list[str]) -> None:
+        net = self.net
+        rule = layer.align or net.align
+        axes = []
+        misaligned, unknown = False, False
+        for i in range(net.dims):
+            states = [(u, self.axes[u][i]) for u in inputs]
+            is_global = any(s[2] for _, s in states)
+            every = [s[1] for _, s in states]
+            paths = None if None in every else smallest([p for ps in every for p in ps])  # type: ignore[union-attr]
+            local = [(u, s[0]) for u, s in states if isinstance(s[0], Field)]
+            whys = {s[0] for _, s in states if isinstance(s[0], Why)}
+            reason = None
+            field: Field | Why
+            if Why.STRIDES in whys:
+                field, reason = Why.STRIDES, Reason.UNDEFINED
+            elif Why.SIZE in whys:
+                field, unknown = Why.SIZE, True
+            elif not local:
+                field = Why.GLOBAL if Why.GLOBAL in whys else Why.EMPTY
+            elif self.broadcast(inputs, local, i):
+                field, reason = Why.STRIDES, Reason.BROADCAST
+            elif len({f.S for _, f in local}) > 1:  # type: ignore[union-attr]
+                field, reason = Why.STRIDES, Reason.STRIDES
+            else:
+                fields = [f for _, f in local]
+                field = _local(union(fields))  # type: ignore[arg-type]
+                if rule != "none" and len(fields) > 1:
+                    period = common_period(fields)  # type: ignore[arg-type]
+                    if not _agree([anchors(f, rule, period) for f in fields]):  # type: ignore[arg-type]
+                        reason = Reason.ANCHORS
+            if reason is not None and rule != "none":
+                misaligned = True
+                shown = tuple((u, self._axis(u, i)) for u in inputs)
+                self.found.append(Misalignment(layer.name, i, rule, reason, shown))
+            axes.append((field, paths, is_global))
+        self.axes[layer.name] = tuple(axes)
+        self.assumed[layer.name] = any(self.assumed[u] for u in inputs)
+        checked = rule != "none" and not unknown
+        self.aligned[layer.name] = False if misaligned else (True if checked else None)
+
+    def broadcast(self, inputs: list[str], local: list[tuple[str, Any]], i: int) -> bool:
+        """Whether a local one-feature map is broadcast over a larger one on axis i."""
+        sizes = [self.sizes[u] for u in inputs]
+        if any(s is None for s in sizes) or len(local) < 2:
+            return False
+        largest = max(s[i] for s in sizes if s is not None)
+        return largest > 1 and any(self.sizes[u][i] == 1 for u, _ in local)  # type: ignore[index]
+
+    def _axis(self, v: str, i: int) -> AxisRF:
+        field, paths, is_global = self.axes[v][i]
+        size = self.sizes[v]
+        r_min = None if paths is None else min((p.r for p in paths if any(p.boxes)), default=None)
+        if isinstance(field, Why):
+            return AxisRF(None, field, r_min, None if size is None else size[i], is_global)
+        return AxisRF(field, None, r_min, None if size is None else size[i], is_global)
+
+    def _node(self, v: str) -> NodeRF:
+        axes = tuple(self._axis(v, i) for i in range(self.net.dims))
+        return NodeRF(v, axes, self.aligned.get(v, True), self.assumed[v])
+
+
+def _local(field: Field) -> Field | Why:
+    """The field, or EMPTY where no feature reads anything (every tap in a hole)."""
+    return field if any(field.boxes) else Why.EMPTY
+
+
+def _agree(per_input: list[tuple[Fraction | None, ...]]) -> bool:
+    """Whether every input that reads something at a feature has the same anchor there."""
+    for column in zip(*per_input, strict=True):
+        if len({a for a in column if a is not None}) > 1:
+            return False
+    return True
+
+
+def _checked_order(network: Network, order: Iterable[str]) -> tuple[str, ...]:
+    given = tuple(order)
+    seen: set[str] = set()
+    for v in given:
+        if v not in network.nodes:
+            msg = f"order: unknown node {v!r}"
+            raise network.error(msg)
+        if v in seen:
+            msg = f"order: {v!r} appears twice"
+            raise network.error(msg)
+        layer = network.layers.get(v)
+        if layer is not None:
+            before = [
+                u for u in (*layer.inputs, *([layer.size_of] if layer.size_of else [])) if u not in seen
+            ]
+            if before:
+                msg = f"order is not topological: {v!r} comes before its input {before[0]!r}"
+                raise network.error(msg, v)
+        seen.add(v)
+    if len(seen) != len(network.nodes):
+        missing = next(v for v in network.nodes if v not in seen)
+        msg = f"order leaves out {len(network.nodes) - len(seen)} node(s), the first {missing!r}"
+        raise network.error(msg)
+    return given
 
 
 def _shape(size: tuple[int, ...] | None) -> str:
     return "?" if size is None else "x".join(map(str, size))
-
-
-def _step(
-    network: Network,
-    layer: Layer,
-    inputs: list[str],
-    fields: Mapping[str, NodeRF],
-    paths: Mapping[str, tuple[dict[Number, Number], ...]],
-    sizes: Mapping[str, tuple[int, ...] | None],
-) -> tuple[NodeRF, tuple[dict[Number, Number], ...], list[Misalignment]]:
-    size = sizes[layer.name]
-    axes: list[AxisRF] = []
-    path_sets: list[dict[Number, Number]] = []
-    misaligned: list[Misalignment] = []
-    dependent = any(fields[u].size_dependent for u in inputs)
-    for i in range(network.dims):
-        if layer.spec.kind == "merge" and len(inputs) > 1:
-            ins = [(u, fields[u].axes[i]) for u in inputs]
-            r, S, P, ok = _merge([rf for _, rf in ins])
-            if not ok:
-                misaligned.append(Misalignment(layer.name, i, tuple(ins)))
-            shortest: dict[Number, Number] = {}
-            for u in inputs:
-                for stride, r_path in paths[u][i].items():
-                    shortest[stride] = min(r_path, shortest.get(stride, r_path))
-        else:
-            # a window, or a merge only one of whose inputs the source feeds
-            rf = fields[inputs[0]].axes[i]
-            in_size = _at(sizes[inputs[0]], i)
-            w = layer.window(i, in_size) if layer.spec.kind == "window" else Window()
-            if in_size is None and layer.spec.kind == "window":
-                dependent = dependent or is_size_dependent(layer.stride[i], layer.padding[i])
-            r, S, P = _through(rf, w)
-            shortest = {s * w.stride: r_path + (w.span - 1) * s for s, r_path in paths[inputs[0]][i].items()}
-        axes.append(AxisRF(r, S, P, min(shortest.values()), _at(size, i)))
-        path_sets.append(shortest)
-    node = NodeRF(layer.name, tuple(axes), aligned=not misaligned, size_dependent=dependent)
-    return node, tuple(path_sets), misaligned
-
-
-def _through(rf: AxisRF, w: Window) -> tuple[Number | None, Number | None, Number | None]:
-    if rf.r is None or rf.S is None or rf.P is None:
-        return None, None, None
-    return rf.r + (w.span - 1) * rf.S, rf.S * w.stride, rf.P + w.before * rf.S
-
-
-def _merge(fields: list[AxisRF]) -> tuple[Number | None, Number | None, Number | None, bool]:
-    """(r, S, P, aligned) of a merge along one axis."""
-    if not all(rf.is_defined for rf in fields) or len({rf.S for rf in fields}) > 1:
-        return None, None, None, False
-    S = fields[0].S
-    if len({rf.centre for rf in fields}) > 1:
-        # misaligned: describe the bounding box of the union of the fields
-        P = max(rf.P for rf in fields)  # type: ignore[type-var]
-        return max(rf.r - rf.P for rf in fields) + P, S, P, False  # type: ignore[operator]
-    widest = max(fields, key=lambda rf: rf.r)  # type: ignore[arg-type,return-value]
-    return widest.r, S, widest.P, True

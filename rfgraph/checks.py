@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from .analysis import Analysis, analyze
 from .errors import RFGraphError
-from .report import describe
+from .report import describe, plural
 
 Status = Literal["ok", "misaligned", "invalid"]
 EXIT_CODES: dict[Status, int] = {"ok": 0, "misaligned": 1, "invalid": 2}
@@ -100,18 +100,16 @@ def expand(pattern: str) -> list[str]:
     return sorted(p for p in glob.glob(pattern, recursive=True) if Path(p).is_file())  # noqa: PTH207
 
 
-def _merges(analysis: Analysis) -> int:
-    return sum(1 for layer in analysis.network.layers.values() if layer.spec.kind == "merge")
-
-
 def _summary(check: FileCheck) -> str:
     a = check.analysis
     if a is None:
         return str(check.error)
+    merges, unchecked = len(a.merges), len(a.unchecked)
+    skipped = f", {unchecked} not checked" if unchecked else ""
     if a.aligned:
-        return f"{check.path}: aligned ({len(a.nodes)} nodes, {_merges(a)} merges)"
+        return f"{check.path}: aligned ({plural(len(a.nodes), 'node')}, {plural(merges, 'merge')}{skipped})"
     misaligned = len({m.node for m in a.misalignments})
-    return f"{check.path}: MISALIGNED: {misaligned} of {_merges(a)} merges on some axis"
+    return f"{check.path}: MISALIGNED: {misaligned} of {plural(merges, 'merge')} on some axis{skipped}"
 
 
 def text(check: FileCheck) -> str:

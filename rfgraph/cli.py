@@ -1,6 +1,7 @@
 """The command line: the only place that prints and picks exit codes.
 
 Exit codes: 0 ok, 1 ``check`` found a misaligned merge, 2 invalid input or usage.
+Each command imports what it needs when it runs, so that ``rfgraph check`` starts fast.
 """
 
 from __future__ import annotations
@@ -9,20 +10,14 @@ import argparse
 import io
 import json
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from .analysis import analyze
-from .checks import FORMATS, LINE_RENDERERS, check_paths
-from .checks import to_json as checks_to_json
-from .draw import plot_depth, to_svg
 from .errors import RFGraphError
-from .locate import locate, locate_pixel
-from .report import RENDERERS, TABLES, box_table, range_table, select
-from .schema import to_json as schema_to_json
 
 
 def write_atomically(path: str, text: str | bytes) -> None:
@@ -36,7 +31,7 @@ def write_atomically(path: str, text: str | bytes) -> None:
         umask = os.umask(0)
         os.umask(umask)
         Path(tmp).chmod(0o666 & ~umask)
-        Path(tmp).replace(target)
+        os.replace(tmp, target)  # noqa: PTH105 (the tests stand in for os.replace to make it fail)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -54,23 +49,60 @@ def _emit(text: str | bytes, output: str | None) -> None:
         raise RFGraphError(msg, path=output) from None
 
 
+def input_size(text: str) -> tuple[int, ...]:
+    """``--input-size``: one token, ``224`` for every axis or ``224x160`` one per axis.
+
+    >>> input_size("224"), input_size("224x160"), input_size("8X8X4")
+    ((224,), (224, 160), (8, 8, 4))
+    """
+    if not re.fullmatch(r"\d+([xX]\d+)*", text.strip()):
+        msg = f"expected a size such as 224, or one per axis such as 224x160, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    values = tuple(int(v) for v in re.split("[xX]", text.strip()))
+    if min(values) < 1:
+        msg = f"sizes must be at least 1, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return values
+
+
+def _select(args: argparse.Namespace, analysis: object) -> list[str] | None:
+    from .report import select
+
+    if not (getattr(args, "only", None) or getattr(args, "endpoints", False)):
+        return None
+    nodes = select(analysis, args.only or (), endpoints=args.endpoints)  # type: ignore[arg-type]
+    if not nodes:
+        patterns = " ".join(args.only or ())
+        msg = f"no node matches --only {patterns}".rstrip() + (" among the end-points" * args.endpoints)
+        raise RFGraphError(msg, path=args.file)
+    return nodes
+
+
+def _format(args: argparse.Namespace) -> str:
+    """--format, else what the output file's extension implies, else a table."""
+    from .report import EXTENSIONS
+
+    if args.format is not None:
+        return str(args.format)
+    if args.output is not None:
+        return EXTENSIONS.get(Path(args.output).suffix.lower(), "table")
+    return "table"
+
+
 def _analyze(args: argparse.Namespace) -> int:
+    from .analysis import analyze
+    from .report import RENDERERS
+
     analysis = analyze(args.file, args.input_size, relative_to=args.relative_to)
-    if args.only or args.endpoints:
-        if args.format not in TABLES:
-            msg = f"--only and --endpoints filter the {' and '.join(TABLES)} formats, not {args.format}"
-            raise RFGraphError(msg, path=args.file)
-        nodes = select(analysis, args.only or (), endpoints=args.endpoints)
-        if not nodes:
-            msg = f"no node matches --only {' '.join(args.only)}" + (" among the end-points" * args.endpoints)
-            raise RFGraphError(msg, path=args.file)
-        _emit(TABLES[args.format](analysis, nodes), args.output)
-        return 0
-    _emit(RENDERERS[args.format](analysis), args.output)
+    _emit(RENDERERS[_format(args)](analysis, _select(args, analysis)), args.output)
     return 0
 
 
 def _locate(args: argparse.Namespace) -> int:
+    from .analysis import analyze
+    from .locate import locate, locate_pixel
+    from .report import box_table, range_table
+
     analysis = analyze(args.file, args.input_size, relative_to=args.relative_to)
     if args.pixel is not None and args.feature:
         msg = "give feature indices or --pixel, not both"
@@ -86,6 +118,9 @@ def _locate(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from .checks import LINE_RENDERERS, check_paths
+    from .checks import to_json as checks_to_json
+
     worst, done = 0, []
     for check in check_paths(args.files, args.input_size):
         worst = max(worst, check.exit_code)
@@ -99,16 +134,25 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _schema(args: argparse.Namespace) -> int:
+    from .schema import to_json as schema_to_json
+
     _emit(schema_to_json(), args.output)
     return 0
 
 
 def _draw(args: argparse.Namespace) -> int:
-    _emit(to_svg(analyze(args.file, args.input_size, relative_to=args.relative_to)), args.output)
+    from .analysis import analyze
+    from .draw import to_svg
+
+    analysis = analyze(args.file, args.input_size, relative_to=args.relative_to)
+    _emit(to_svg(analysis, _select(args, analysis)), args.output)
     return 0
 
 
 def _plot(args: argparse.Namespace) -> int:
+    from .analysis import analyze
+    from .plot import plot_depth
+
     analyses = [analyze(path, args.input_size) for path in args.files]
     kind = Path(args.output).suffix.lstrip(".").lower() or "png"
     try:
@@ -119,38 +163,62 @@ def _plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _filters(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="PATTERN",
+        help="show only nodes whose name matches PATTERN (fnmatch: *, ?, [..]; repeatable)",
+    )
+    parser.add_argument(
+        "--endpoints",
+        action="store_true",
+        help="show only end-points: the input, outputs, merges and nodes whose name has no '/' "
+        "(hides inner layers such as Mixed_5b/Branch_1/Conv2d_0b_5x5)",
+    )
+
+
+class _Intermixed(argparse.ArgumentParser):
+    """A command's parser: positionals may follow options (``locate net.yaml c2 --input-size 8 0 1``)."""
+
+    _inside = False
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[no-untyped-def,override]
+        if self._inside:  # parse_known_intermixed_args calls back here
+            return super().parse_known_args(args, namespace)
+        self._inside = True
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._inside = False
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rfgraph", description="Exact receptive fields of convolutional networks described as graphs."
     )
     parser.add_argument("--version", action="version", version=f"rfgraph {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    size = argparse.ArgumentParser(add_help=False)
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_Intermixed
+    )
+    size = _Intermixed(add_help=False)
     size.add_argument(
         "--input-size",
-        nargs="+",
-        type=int,
-        metavar="N",
-        help="input size: one number for every axis, or one per axis (H W); overrides the file's",
+        type=input_size,
+        metavar="N|HxW",
+        help="input size: 224 for every axis, or one per axis such as 224x160; overrides the file's",
     )
 
     a = commands.add_parser("analyze", parents=[size], help="r, S, P of every node of one network")
     a.add_argument("file", help="network YAML file")
     a.add_argument("--relative-to", metavar="NODE", help="fields relative to NODE instead of the input")
-    a.add_argument("--format", choices=sorted(RENDERERS), default="table")
+    a.add_argument(
+        "--format",
+        choices=["table", "json", "csv", "markdown"],
+        help="default: from the -o file's extension (.json, .csv, .md), else table",
+    )
     a.add_argument("-o", "--output", metavar="FILE", help="write here (atomically) instead of stdout")
-    a.add_argument(
-        "--only",
-        action="append",
-        metavar="PATTERN",
-        help="show only nodes whose name matches PATTERN (fnmatch: *, ?, [..]; repeatable; table, markdown)",
-    )
-    a.add_argument(
-        "--endpoints",
-        action="store_true",
-        help="show only end-points: the input, outputs, merges and nodes whose name has no '/' "
-        "(hides inner layers such as Mixed_5b/Branch_1/Conv2d_0b_5x5; table, markdown)",
-    )
+    _filters(a)
     a.set_defaults(run=_analyze)
 
     lo = commands.add_parser(
@@ -158,9 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[size],
         help="the input box feature I J of LAYER reads, or with --pixel the features that see a pixel",
         description="Forward: the input box feature (I, J) of LAYER depends on: first, last and centre "
-        "input coordinate per axis, the part inside the image and the part in padding. "
-        "Inverse (--pixel U V): the range of features of LAYER whose field contains input pixel (U, V). "
-        "Give --input-size (or a size in the file) to clip to the image and the feature map.",
+        "input coordinate per axis and the part in padding; with an input size, the input pixels it really "
+        "reads. Inverse (--pixel U V): the features of LAYER whose box contains input pixel (U, V).",
     )
     lo.add_argument("file", help="network YAML file")
     lo.add_argument("layer", help="node name")
@@ -174,7 +241,12 @@ def build_parser() -> argparse.ArgumentParser:
         "check", parents=[size], help="exit 1 if a merge of any file is misaligned, 2 if a file is invalid"
     )
     c.add_argument("files", nargs="+", metavar="PATH", help="files, directories (their *.yaml, *.yml), globs")
-    c.add_argument("--format", choices=FORMATS, default="text", help="github: Actions annotations; json")
+    c.add_argument(
+        "--format",
+        choices=["text", "github", "json"],
+        default="text",
+        help="github: Actions annotations; json",
+    )
     c.set_defaults(run=_check)
 
     s = commands.add_parser("schema", help="print the JSON Schema of the YAML format, for editors")
@@ -187,6 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("file", help="network YAML file")
     d.add_argument("--relative-to", metavar="NODE", help="fields relative to NODE instead of the input")
     d.add_argument("-o", "--output", metavar="FILE", help="write the SVG here (atomically) instead of stdout")
+    _filters(d)
     d.set_defaults(run=_draw)
 
     p = commands.add_parser(
@@ -198,26 +271,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _sizes_last(argv: list[str]) -> list[str]:
-    """Move ``--input-size N [N ...]`` behind the positionals, so that its
-    open-ended list cannot swallow them (``check --input-size 224 a.yaml``)."""
-    if "--input-size" not in argv:
-        return argv
-    start = argv.index("--input-size")
-    end = start + 1
-    while end < len(argv) and argv[end].isdigit():
-        end += 1
-    rest = argv[:start] + argv[end:]
-    at = rest.index("--") if "--" in rest else len(rest)
-    return rest[:at] + argv[start:end] + rest[at:]
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     for stream in (sys.stdout, sys.stderr):
         if isinstance(stream, io.TextIOWrapper):  # names the terminal cannot show must not crash us
             stream.reconfigure(errors="backslashreplace")
-    args = build_parser().parse_args(_sizes_last(list(sys.argv[1:] if argv is None else argv)))
+    args = build_parser().parse_args(argv)
     try:
         return int(args.run(args))
     except RFGraphError as e:

@@ -1,45 +1,27 @@
-"""Analysis -> pictures: the graph as SVG (pure Python) and r, S against depth (matplotlib).
+"""Analysis -> the graph as an SVG picture (pure Python; the layout is :mod:`rfgraph.layout`).
 
-A leaf: nothing in the core imports it, and matplotlib is imported only inside
-:func:`plot_depth`, so :func:`to_svg` needs nothing beyond the core's
-dependencies.
-
-The SVG layout is a plain layered (Sugiyama-style) drawing: longest-path layers
-from the source down, a dummy point per layer that a long edge crosses (so
-residual shortcuts run beside the boxes, not through them), barycentre sweeps
-to reduce crossings, and x positions that sit each node under its neighbours
-as far as the boxes' widths allow.
+A leaf: nothing in the core imports it.
 """
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from functools import partial
-from itertools import cycle, pairwise
-from typing import Any
+from itertools import pairwise
 
-import networkx as nx
-
-from .analysis import Analysis, Number, exact
-from .errors import RFGraphError
-from .report import describe
+from .analysis import Analysis
+from .fields import Number
+from .layout import MARGIN, Vertex, layered
+from .report import describe, number
 
 _FONT = 11  # px, monospace, so a label's width is its length times _CHAR
 _CHAR = 6.9
 _LINE = 14
 _BOX_H = 3 * _LINE + 8
-_GAP_X = 16  # between neighbouring boxes
-_DUMMY_W = 10  # the slot a long edge takes in a layer it crosses
 _GAP_Y = 36
-_MARGIN = 16
+_MARGIN = MARGIN
 _MAX_NAME = 48  # longer names are shortened in the box; the tooltip has them whole
-_SWEEPS = 8
 
-_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
-_DASHES = ["-", "--", "-.", ":"]
 _RED, _GREEN, _BLUE, _GREY = "#c62828", "#2e7d32", "#3f6aa8", "#8a8a8a"
 _STYLE = f"""
 text {{ font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: {_FONT}px; fill: #222; }}
@@ -63,7 +45,7 @@ def _xml(text: str) -> str:
 
 
 def _axes(values: Sequence[Number | None]) -> str:
-    shown = ["-" if v is None else str(exact(v)) for v in values]
+    shown = [number(v) for v in values]
     return shown[0] if len(set(shown)) == 1 else "[" + ",".join(shown) + "]"
 
 
@@ -74,140 +56,16 @@ def _short(name: str) -> str:
     return name[:half] + "…" + name[-half:]
 
 
-@dataclass(slots=True)
-class _Vertex:
-    """A box (``node`` is its name) or a dummy point of a long edge (``node`` is None)."""
-
-    node: str | None
-    layer: int
-    width: float
-    ups: list[int]
-    downs: list[int]
-    x: float = 0.0
-
-
-def _layout(analysis: Analysis, widths: dict[str, float]) -> tuple[list[_Vertex], list[list[int]], dict]:
-    """Vertices with x positions, the layers' vertex orders, and each edge's chain of vertices."""
-    graph = analysis.network.graph.subgraph(analysis.nodes)
-    verts: list[_Vertex] = []
-    for depth, generation in enumerate(nx.topological_generations(graph)):
-        verts += [_Vertex(v, depth, widths[v], [], []) for v in generation]
-    ids = {vert.node: i for i, vert in enumerate(verts)}
-    chains: dict[tuple[str, str], list[int]] = {}
-    for v in analysis.nodes:  # network order, so the drawing does not depend on the set order of networkx
-        for u in analysis.network.graph.predecessors(v):
-            if u not in ids:
-                continue
-            chain = [ids[u]]
-            for depth in range(verts[ids[u]].layer + 1, verts[ids[v]].layer):
-                verts.append(_Vertex(None, depth, _DUMMY_W, [], []))
-                chain.append(len(verts) - 1)
-            chain.append(ids[v])
-            for a, b in pairwise(chain):
-                verts[a].downs.append(b)
-                verts[b].ups.append(a)
-            chains[u, v] = chain
-    layers: list[list[int]] = [[] for _ in range(1 + max(vert.layer for vert in verts))]
-    for i, vert in enumerate(verts):
-        layers[vert.layer].append(i)
-    _order(verts, layers)
-    _place(verts, layers)
-    return verts, layers, chains
-
-
-def _order(verts: list[_Vertex], layers: list[list[int]]) -> None:
-    """Barycentre sweeps down and up; keep the order with the fewest crossings."""
-    best, fewest = [list(layer) for layer in layers], _crossings(verts, layers)
-    for sweep in range(_SWEEPS):
-        down = sweep % 2 == 0
-        rng = range(1, len(layers)) if down else range(len(layers) - 2, -1, -1)
-        for k in rng:
-            fixed = layers[k - 1] if down else layers[k + 1]
-            pos = {v: i for i, v in enumerate(fixed)}
-            here = {v: i for i, v in enumerate(layers[k])}
-            layers[k].sort(key=partial(_barycentre, verts, down=down, pos=pos, here=here))
-        count = _crossings(verts, layers)
-        if count < fewest:
-            best, fewest = [list(layer) for layer in layers], count
-    layers[:] = best
-
-
-def _barycentre(verts: list[_Vertex], v: int, down: bool, pos: dict[int, int], here: dict[int, int]) -> float:
-    """Mean position of ``v``'s neighbours in the fixed layer; without any, ``v`` keeps its relative place."""
-    nbrs = verts[v].ups if down else verts[v].downs
-    if nbrs:
-        return sum(pos[w] for w in nbrs) / len(nbrs)
-    return here[v] * len(pos) / len(here)
-
-
-def _crossings(verts: list[_Vertex], layers: list[list[int]]) -> int:
-    total = 0
-    for upper, lower in pairwise(layers):
-        pos = {v: i for i, v in enumerate(lower)}
-        ends = sorted((i, pos[w]) for i, v in enumerate(upper) for w in verts[v].downs)
-        seen: list[int] = []
-        for _, p in ends:  # count earlier edges ending to the right of this one
-            total += sum(1 for q in seen if q > p)
-            seen.append(p)
-    return total
-
-
-def _place(verts: list[_Vertex], layers: list[list[int]]) -> None:
-    """x of every vertex: under (or over) its neighbours' mean, boxes never overlapping."""
-    for layer in layers:
-        x = 0.0
-        for v in layer:
-            verts[v].x = x + verts[v].width / 2
-            x += verts[v].width + _GAP_X
-    for sweep in range(4):
-        down = sweep % 2 == 0
-        for layer in layers[1:] if down else layers[-2::-1]:
-            wanted = []
-            for v in layer:
-                nbrs = verts[v].ups if down else verts[v].downs
-                wanted.append(sum(verts[w].x for w in nbrs) / len(nbrs) if nbrs else verts[v].x)
-            _spread(verts, layer, wanted)
-    left = min(verts[v].x - verts[v].width / 2 for layer in layers for v in layer)
-    for vert in verts:
-        vert.x += _MARGIN - left
-
-
-def _spread(verts: list[_Vertex], layer: list[int], wanted: list[float]) -> None:
-    """Closest positions to ``wanted`` (least squares) keeping order and gaps: isotonic regression."""
-    offsets, at = [], 0.0
-    for i, v in enumerate(layer):
-        if i:
-            at += (verts[layer[i - 1]].width + verts[v].width) / 2 + _GAP_X
-        offsets.append(at)
-    blocks: list[list[float]] = []  # [mean, count] of pooled values, means increasing
-    for want, off in zip(wanted, offsets, strict=True):
-        blocks.append([want - off, 1])
-        while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
-            m2, n2 = blocks.pop()
-            m1, n1 = blocks[-1]
-            blocks[-1] = [(m1 * n1 + m2 * n2) / (n1 + n2), n1 + n2]
-    i = 0
-    for mean, count in blocks:
-        for _ in range(int(count)):
-            verts[layer[i]].x = mean + offsets[i]
-            i += 1
-
-
 def _labels(analysis: Analysis, node: str) -> list[str]:
     rf = analysis[node]
     layer = analysis.network.layers.get(node)
     what = "input" if layer is None else layer.op
     if rf.size is not None:
         what += "  " + "x".join(map(str, rf.size))
-    if not rf.aligned:
+    if rf.aligned is False:
         names = analysis.network.axis_names
         what += "  MISALIGNED " + ",".join(names[m.axis] for m in analysis.misalignments if m.node == node)
     return [_short(node), what, f"r {_axes(rf.r)}  S {_axes(rf.S)}  P {_axes(rf.P)}"]
-
-
-def _merges(analysis: Analysis) -> int:
-    layers = analysis.network.layers
-    return sum(1 for v in analysis.nodes if v in layers and layers[v].spec.kind == "merge")
 
 
 def _legend(analysis: Analysis, top: float) -> tuple[list[str], float, float]:
@@ -217,7 +75,7 @@ def _legend(analysis: Analysis, top: float) -> tuple[list[str], float, float]:
     state = "every merge aligned" if analysis.aligned else f"{bad} misaligned merge(s)"
     title = analysis.network.name
     summary = (
-        f"{len(analysis.nodes)} nodes, {_merges(analysis)} merges, fields relative to "
+        f"{len(analysis.nodes)} nodes, {len(analysis.merges)} merges, fields relative to "
         f"{analysis.source}{size}: {state}"
     )
     axes = ",".join(analysis.network.axis_names)
@@ -245,7 +103,7 @@ def _legend(analysis: Analysis, top: float) -> tuple[list[str], float, float]:
     return out, max(x, *(_MARGIN + n * w for n, w in lines)), y + 44
 
 
-def to_svg(analysis: Analysis) -> str:
+def to_svg(analysis: Analysis, nodes: Sequence[str] | None = None) -> str:
     """Draw the network as an SVG image: one box per node labelled with op and r, S, P.
 
     Nodes run from the source at the top to the outputs at the bottom. Merges are
@@ -259,6 +117,9 @@ def to_svg(analysis: Analysis) -> str:
     analysis
         The result of :func:`rfgraph.analyze`; with ``relative_to``, only the
         nodes it reports are drawn.
+    nodes
+        Draw only these (:func:`rfgraph.report.select`); an edge joins two of
+        them where data flows between them through hidden nodes only.
 
     Returns
     -------
@@ -277,9 +138,10 @@ def to_svg(analysis: Analysis) -> str:
     >>> svg.startswith("<?xml") and 'class="node merge misaligned"' in svg
     True
     """
-    labels = {v: _labels(analysis, v) for v in analysis.nodes}
+    shown = list(analysis.nodes) if nodes is None else list(nodes)
+    labels = {v: _labels(analysis, v) for v in shown}
     widths = {v: 12 + _CHAR * max(len(line) for line in lines) for v, lines in labels.items()}
-    verts, layers, chains = _layout(analysis, widths)
+    verts, layers, chains = layered(_in_order(analysis, shown), _edges(analysis, shown), widths)
     legend, legend_w, top = _legend(analysis, _MARGIN)
     top += 12
 
@@ -290,8 +152,8 @@ def to_svg(analysis: Analysis) -> str:
     bad_inputs = {u for u, _ in bad_edges}
     slots = _ports(verts, chains)
     body = []
-    for (u, v), chain in chains.items():
-        ax, bx = slots[u, v]
+    for (u, w), chain in chains.items():
+        ax, bx = slots[u, w]
         points = [(ax, y(verts[chain[0]].layer) + _BOX_H)]
         for d in chain[1:-1]:
             points += [(verts[d].x, y(verts[d].layer)), (verts[d].x, y(verts[d].layer) + _BOX_H)]
@@ -303,7 +165,7 @@ def to_svg(analysis: Analysis) -> str:
             else:
                 mid = (y0 + y1) / 2
                 d_attr += f"C{x0:.1f} {mid:.1f} {x1:.1f} {mid:.1f} {x1:.1f} {y1:.1f}"
-        if (u, v) in bad_edges:
+        if (u, w) in bad_edges:
             body.append(f'<path class="misaligned" d="{d_attr}" marker-end="url(#arrow-red)"/>')
         else:
             body.append(f'<path d="{d_attr}" marker-end="url(#arrow)"/>')
@@ -318,8 +180,9 @@ def to_svg(analysis: Analysis) -> str:
         cls = ["node"]
         if v not in layers_of:
             cls.append("input")
-        elif layers_of[v].spec.kind == "merge":
-            cls += ["merge", "aligned" if analysis[v].aligned else "misaligned"]
+        elif layers_of[v].spec.merge is not None:
+            aligned = analysis[v].aligned
+            cls += ["merge", {True: "aligned", False: "misaligned", None: "unchecked"}[aligned]]
         if v in bad_inputs:
             cls.append("misaligned-input")
         x0, y0 = vert.x - vert.width / 2, y(vert.layer)
@@ -349,6 +212,34 @@ def to_svg(analysis: Analysis) -> str:
     return head + "\n".join(legend + body) + "\n</svg>\n"
 
 
+def _in_order(analysis: Analysis, shown: list[str]) -> list[str]:
+    keep = set(shown)
+    return [v for v in analysis.network.order if v in keep]
+
+
+def _edges(analysis: Analysis, shown: list[str]) -> list[tuple[str, str]]:
+    """(u, v) for shown nodes where u feeds v directly or through hidden nodes only, in network order."""
+    keep = set(shown)
+    layers = analysis.network.layers
+    reaches: dict[str, dict[str, None]] = {}  # hidden node -> the nearest shown nodes above it
+    edges = []
+    for v in analysis.network.order:
+        if v not in analysis.nodes or v == analysis.source or v not in layers:
+            continue
+        above: dict[str, None] = {}
+        for u in layers[v].inputs:
+            if u in keep:
+                above[u] = None
+            elif u in reaches:
+                above.update(reaches[u])
+        if v in keep:
+            edges += [(u, v) for u in above]
+        else:
+            reaches[v] = above
+    rank = {v: i for i, v in enumerate(analysis.nodes)}
+    return sorted(edges, key=lambda e: (rank[e[1]], rank[e[0]]))
+
+
 def _marker(name: str, colour: str) -> str:
     return (
         f'<marker id="{name}" viewBox="0 0 8 8" refX="8" refY="4" markerWidth="8" markerHeight="8" '
@@ -357,7 +248,7 @@ def _marker(name: str, colour: str) -> str:
     )
 
 
-def _ports(verts: list[_Vertex], chains: dict[tuple[str, str], list[int]]) -> dict[tuple[str, str], tuple]:
+def _ports(verts: list[Vertex], chains: dict[tuple[str, str], list[int]]) -> dict[tuple[str, str], tuple]:
     """Where each edge leaves and enters its boxes: spread along the edges, in the order of the far ends."""
     leaving: dict[int, list[tuple[float, tuple[str, str]]]] = {}
     entering: dict[int, list[tuple[float, tuple[str, str]]]] = {}
@@ -372,83 +263,3 @@ def _ports(verts: list[_Vertex], chains: dict[tuple[str, str], list[int]]) -> di
             for i, (_, edge) in enumerate(edges):
                 ends[edge][side] = verts[v].x + (i - (len(edges) - 1) / 2) * step
     return {edge: (a, b) for edge, (a, b) in ends.items()}
-
-
-def _float(value: Number | None) -> float:
-    return float("nan") if value is None else float(value)
-
-
-def plot_depth(analyses: Sequence[Analysis], format: str = "png") -> bytes:
-    """Plot r and S (log scale) against depth along each network's longest path.
-
-    Depth counts the nodes on the longest path from the source to an output
-    (every node counts: pads and identities too). One line per network and,
-    where a network's axes differ, per axis (dashed for the second). Misaligned
-    merges on the path are marked by a dotted vertical line of the network's colour.
-
-    Parameters
-    ----------
-    analyses
-        One :class:`~rfgraph.Analysis` per network to compare.
-    format
-        Any format matplotlib writes: "png", "svg", "pdf"...
-
-    Returns
-    -------
-    bytes
-        The image.
-
-    Raises
-    ------
-    RFGraphError
-        matplotlib is not installed (it is the optional extra ``rfgraph[draw]``),
-        or cannot write ``format``.
-    """
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-        from matplotlib.ticker import FuncFormatter
-    except ImportError:
-        msg = 'plotting needs matplotlib: pip install "rfgraph[draw]"'
-        raise RFGraphError(msg) from None
-
-    # a Figure on its own Agg canvas, not pyplot: no global backend switch, nothing left open
-    fig = Figure(figsize=(8, 6), dpi=100)
-    canvas = FigureCanvasAgg(fig)
-    if format not in canvas.get_supported_filetypes():
-        known = ", ".join(sorted(canvas.get_supported_filetypes()))
-        msg = f"cannot plot to format {format!r} (expected one of: {known})"
-        raise RFGraphError(msg)
-    ax_r, ax_s = fig.subplots(2, 1, sharex=True)
-    for analysis, colour in zip(analyses, cycle(_COLOURS)):
-        _plot_one(analysis, ax_r, ax_s, colour)
-    for ax, what in [(ax_r, "receptive field r"), (ax_s, "effective stride S")]:
-        ax.set_yscale("log", base=2)
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
-        ax.set_ylabel(what + " (log)")
-        ax.grid(True, which="major", alpha=0.3)
-    ax_s.set_xlabel("depth: nodes along the longest path from the input")
-    ax_r.legend(loc="lower right", fontsize="small")
-    fig.tight_layout()
-    out = io.BytesIO()
-    fig.savefig(out, format=format)
-    return out.getvalue()
-
-
-def _plot_one(analysis: Analysis, ax_r: Any, ax_s: Any, colour: str) -> None:
-    path = nx.dag_longest_path(analysis.network.graph.subgraph(analysis.nodes))
-    fields = [analysis[v] for v in path]
-    net = analysis.network
-    same = all(len(set(rf.r)) == len(set(rf.S)) == 1 for rf in fields)
-    name = net.name.replace("$", r"\$")  # no mathtext in names
-    for axis in [0] if same else range(net.dims):
-        label = name if same else f"{name} ({net.axis_names[axis]})"
-        style = _DASHES[axis % len(_DASHES)]
-        ax_r.plot([_float(rf.axes[axis].r) for rf in fields], color=colour, linestyle=style, label=label)
-        ax_s.plot([_float(rf.axes[axis].S) for rf in fields], color=colour, linestyle=style)
-    bad = [depth for depth, rf in enumerate(fields) if not rf.aligned]
-    for depth in bad:
-        for ax in (ax_r, ax_s):
-            ax.axvline(depth, color=colour, linestyle=":", linewidth=1.2)
-    if bad:
-        ax_r.plot([], [], color=colour, linestyle=":", label=f"{name}: misaligned merge")

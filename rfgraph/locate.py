@@ -1,26 +1,25 @@
-"""Coordinate look-ups and input-size checks over an :class:`~rfgraph.analysis.Analysis`.
+"""Coordinate look-ups over an :class:`~rfgraph.analysis.Analysis`.
 
-Along one axis, feature ``x`` of a node depends on the input box
-``[x*S - P, x*S - P + r - 1]``. :func:`locate` reads that box off (clipped to
-the image, with the part that lies in padding); :func:`locate_pixel` inverts
-it; :func:`check_input_size` flags layers an input size leaves without work.
-"Input" means the analysis' source: the network input, or the node given as
-``relative_to``. A field is its box: with dilation or a misaligned merge some
-positions inside the box are not read, as in the paper's definition of r.
+Along one axis, feature ``x = period*m + phase`` of a node depends on the input
+box ``[step*m + first, step*m + last]`` of its :class:`~rfgraph.fields.Field`;
+with an integer stride that is ``[x*S - P, x*S - P + r - 1]``. :func:`locate`
+reads that box off, and, with an input size, the pixels the feature really
+reads (:mod:`rfgraph.boxes`); :func:`locate_pixel` inverts it. "Input" means
+the analysis' source: the network input, or the node given as ``relative_to``.
 """
 
 from __future__ import annotations
 
 import difflib
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-import networkx as nx
-
-from .analysis import Analysis, AxisRF, NodeRF, Number, exact
+from .analysis import Analysis, AxisRF, NodeRF, Reason, to_json_number
+from .boxes import clipped_boxes
+from .fields import Field, Number, exact
+from .ops import Why
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,20 +27,21 @@ class AxisBox:
     """The input box one feature reads along one axis.
 
     ``first``/``last``/``centre`` are unclipped input coordinates (negative or
-    past the end where they lie in padding). ``clipped`` is the part inside the
-    image, ``[0, size - 1]`` (only ``>= 0`` when the size is unknown), None when
-    the box lies wholly in padding. ``padding_before``/``padding_after`` count the
-    positions outside the image on each side (after: None when the size is
-    unknown). When the field is undefined every number is None and ``note`` says why.
+    past the end where they lie in padding). ``clipped`` is the bounding box of
+    the input pixels the feature really reads on the finite maps of the given
+    input size (None without a size, or when it reads only padding).
+    ``padding_before``/``padding_after`` count the unclipped box's positions
+    outside the image (after: None without a size). Where the feature has no
+    box (no local field, or a hole that reads nothing) ``note`` says why.
     """
 
     axis: str
-    first: Number | None
-    last: Number | None
+    first: int | None
+    last: int | None
     centre: Fraction | None
-    clipped: tuple[Number, Number] | None
-    padding_before: Number | None
-    padding_after: Number | None
+    clipped: tuple[int, int] | None
+    padding_before: int | None
+    padding_after: int | None
     note: str | None = None
 
     @property
@@ -51,11 +51,11 @@ class AxisBox:
     def to_dict(self) -> dict[str, Any]:
         return {
             "axis": self.axis,
-            "first": exact(self.first),
-            "last": exact(self.last),
-            "centre": exact(self.centre),
-            "clipped": None if self.clipped is None else [exact(v) for v in self.clipped],
-            "padding": [exact(self.padding_before), exact(self.padding_after)],
+            "first": self.first,
+            "last": self.last,
+            "centre": None if self.centre is None else to_json_number(exact(self.centre)),
+            "clipped": None if self.clipped is None else list(self.clipped),
+            "padding": [self.padding_before, self.padding_after],
             "note": self.note,
         }
 
@@ -82,29 +82,32 @@ class InputBox:
 
 @dataclass(frozen=True, slots=True)
 class AxisRange:
-    """The features ``first..last`` (inclusive) whose field contains one input coordinate.
+    """The features ``first..last`` whose box contains one input coordinate; ``count`` of them do.
 
-    Both are None when no feature's field contains it, or when the field is
-    undefined (then ``note`` says why). Fields are finite, so the range is
-    bounded even when the feature-map size is unknown.
+    With an integer stride the features in between all do; with upsampling or
+    dilation some may not. None (and count 0) when no feature's box contains
+    it, or when the node has no local field (then ``note`` says why).
     """
 
     axis: str
     first: int | None
     last: int | None
+    count: int = 0
     note: str | None = None
 
-    @property
-    def count(self) -> int:
-        return 0 if self.first is None or self.last is None else self.last - self.first + 1
-
     def to_dict(self) -> dict[str, Any]:
-        return {"axis": self.axis, "first": self.first, "last": self.last, "note": self.note}
+        return {
+            "axis": self.axis,
+            "first": self.first,
+            "last": self.last,
+            "count": self.count,
+            "note": self.note,
+        }
 
 
 @dataclass(frozen=True, slots=True)
 class FeatureRange:
-    """The features of ``node`` whose field contains input pixel ``pixel``, per axis."""
+    """The features of ``node`` whose box contains input pixel ``pixel``, per axis."""
 
     node: str
     pixel: tuple[int, ...]
@@ -112,12 +115,20 @@ class FeatureRange:
     size: tuple[int, ...] | None
     size_dependent: bool = False
 
+    @property
+    def count(self) -> int:
+        total = 1
+        for a in self.axes:
+            total *= a.count
+        return total
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "node": self.node,
             "pixel": list(self.pixel),
             "size": None if self.size is None else list(self.size),
             "size_dependent": self.size_dependent,
+            "count": self.count,
             "axes": [a.to_dict() for a in self.axes],
         }
 
@@ -128,8 +139,8 @@ def locate(analysis: Analysis, node: str, feature: Sequence[int]) -> InputBox:
     Parameters
     ----------
     analysis
-        The result of :func:`rfgraph.analyze`; give it an input size to clip
-        boxes to the image.
+        The result of :func:`rfgraph.analyze`; with an input size, ``clipped``
+        gives the input pixels the feature really reads.
     node
         A node of the analysis.
     feature
@@ -139,9 +150,8 @@ def locate(analysis: Analysis, node: str, feature: Sequence[int]) -> InputBox:
     Returns
     -------
     InputBox
-        Per axis: first, last and centre input coordinate, the clipped part and
-        the part in padding. An axis whose field is undefined (a merge of
-        different effective strides upstream) carries a ``note`` instead.
+        Per axis: first, last and centre input coordinate, the pixels really
+        read and the part in padding; a ``note`` instead where there is no box.
 
     Raises
     ------
@@ -170,21 +180,33 @@ def locate(analysis: Analysis, node: str, feature: Sequence[int]) -> InputBox:
     index = _coordinates(analysis, node, feature, "feature index", rf.size, "feature map")
     n = _source_size(analysis)
     names = analysis.network.axis_names
-    axes = tuple(
-        _box(names[i], axis, x, None if n is None else n[i], _why_undefined(analysis, node, i))
-        for i, (axis, x) in enumerate(zip(rf.axes, index, strict=True))
-    )
-    return InputBox(node, index, axes, n, rf.size_dependent)
+    axes = []
+    for i, (axis, x) in enumerate(zip(rf.axes, index, strict=True)):
+        box = None if axis.field is None else axis.field.box(x)
+        if box is None:
+            axes.append(AxisBox(names[i], None, None, None, None, None, None, _why(analysis, node, i, axis)))
+            continue
+        first, last = box
+        clipped = None
+        if n is not None:
+            boxes = clipped_boxes(analysis, node, i)
+            assert boxes is not None
+            lo, hi = int(boxes[0][x]), int(boxes[1][x])
+            clipped = (lo, hi) if lo <= hi else None
+        before = max(0, min(last, -1) - first + 1)
+        after = None if n is None else max(0, last - max(first, n[i]) + 1)
+        axes.append(AxisBox(names[i], first, last, Fraction(first + last, 2), clipped, before, after))
+    return InputBox(node, index, tuple(axes), n, rf.size_dependent)
 
 
 def locate_pixel(analysis: Analysis, node: str, pixel: Sequence[int]) -> FeatureRange:
-    """The features of ``node`` whose field contains input pixel ``pixel``.
+    """The features of ``node`` whose box contains input pixel ``pixel``.
 
     Parameters
     ----------
     analysis
-        The result of :func:`rfgraph.analyze`; give it an input size to clip
-        ranges to the feature map.
+        The result of :func:`rfgraph.analyze`; with an input size, boxes are the
+        exact ones of :func:`locate` (``clipped``) and ranges stay in the map.
     node
         A node of the analysis.
     pixel
@@ -194,9 +216,8 @@ def locate_pixel(analysis: Analysis, node: str, pixel: Sequence[int]) -> Feature
     Returns
     -------
     FeatureRange
-        Per axis the first and last such feature, ``x`` with
-        ``x*S - P <= u <= x*S - P + r - 1``; both None when no feature sees the
-        pixel, with a ``note`` when the field is undefined.
+        Per axis the first and last such feature and how many there are; None
+        when no feature sees the pixel, with a ``note`` where there is no field.
 
     Raises
     ------
@@ -224,18 +245,49 @@ def locate_pixel(analysis: Analysis, node: str, pixel: Sequence[int]) -> Feature
     n = _source_size(analysis)
     where = _coordinates(analysis, node, pixel, "input pixel", n, "input")
     names = analysis.network.axis_names
-    axes = tuple(
-        _range(names[i], axis, u, _why_undefined(analysis, node, i))
-        for i, (axis, u) in enumerate(zip(rf.axes, where, strict=True))
-    )
-    return FeatureRange(node, where, axes, rf.size, rf.size_dependent)
+    axes = []
+    for i, (axis, u) in enumerate(zip(rf.axes, where, strict=True)):
+        if axis.field is None:
+            axes.append(AxisRange(names[i], None, None, 0, _why(analysis, node, i, axis)))
+        elif n is None:
+            axes.append(_unclipped_range(names[i], axis.field, u))
+        else:
+            boxes = clipped_boxes(analysis, node, i)
+            assert boxes is not None
+            hits = ((boxes[0] <= u) & (u <= boxes[1])).nonzero()[0]
+            count = len(hits)
+            axes.append(
+                AxisRange(names[i], int(hits[0]), int(hits[-1]), count)
+                if count
+                else AxisRange(names[i], None, None)
+            )
+    return FeatureRange(node, where, tuple(axes), rf.size, rf.size_dependent)
+
+
+def _unclipped_range(name: str, field: Field, u: int) -> AxisRange:
+    """Features x >= 0 of an unbounded map whose box contains u, phase by phase."""
+    first = last = None
+    count = 0
+    for phase, box in enumerate(field.boxes):
+        if box is None:
+            continue
+        # step*m + box[0] <= u <= step*m + box[1], m >= 0
+        lo = max(0, -((box[1] - u) // field.step))
+        hi = (u - box[0]) // field.step
+        if lo > hi:
+            continue
+        count += hi - lo + 1
+        a, b = field.period * lo + phase, field.period * hi + phase
+        first = a if first is None else min(first, a)
+        last = b if last is None else max(last, b)
+    return AxisRange(name, first, last, count)
 
 
 def _node(analysis: Analysis, node: str) -> NodeRF:
     if node in analysis.nodes:
         return analysis[node]
     net = analysis.network
-    if node in net.graph:
+    if node in net.nodes:
         msg = f"fields are relative to {analysis.source!r}, which does not feed {node!r}"
         raise net.error(msg, node)
     close = difflib.get_close_matches(node, list(analysis.nodes), n=1, cutoff=0.5)
@@ -257,169 +309,54 @@ def _coordinates(
 ) -> tuple[int, ...]:
     net = analysis.network
     values = tuple(given)
+    at = node if node in net.layers else None
     if len(values) != net.dims:
         names = ", ".join(net.axis_names)
         msg = f"{what} needs {net.dims} coordinate(s) ({names}), got {len(values)}: {list(values)}"
-        raise net.error(msg, node if node in net.layers else None)
+        raise net.error(msg, at)
     for i, v in enumerate(values):
         if isinstance(v, bool) or not isinstance(v, int):
             msg = f"{what} must be integers, got {v!r}"
-            raise net.error(msg, node if node in net.layers else None)
+            raise net.error(msg, at)
         limit = None if size is None else size[i]
         if v < 0 or (limit is not None and v >= limit):
             bound = "0 or more" if limit is None else f"in 0..{limit - 1}"
             shape = "" if size is None else f" of the {'x'.join(map(str, size))} {space}"
             msg = f"{what} {v} on axis {net.axis_names[i]} is outside{shape}: expected {bound}"
-            raise net.error(msg, node if node in net.layers else None)
+            raise net.error(msg, at)
     return values
 
 
-def _why_undefined(analysis: Analysis, node: str, axis: int) -> str:
-    """Name the merge upstream (or at ``node``) that leaves this axis without one stride."""
-    upstream = nx.ancestors(analysis.network.graph, node) | {node}
-    for m in analysis.misalignments:
-        if m.axis == axis and m.node in upstream and m.reason == "effective strides differ":
-            strides = ", ".join(f"{u} S={exact(rf.S)}" for u, rf in m.inputs)
-            return f"undefined: merge {m.node!r} joins different effective strides ({strides})"
-    return "undefined: a merge upstream joins different effective strides"
-
-
-def _box(name: str, rf: AxisRF, x: int, n: int | None, why: str) -> AxisBox:
-    if rf.r is None or rf.S is None or rf.P is None:
-        return AxisBox(name, None, None, None, None, None, None, why)
-    first, last = rf.interval(x)
-    before = max(0, min(last, -1) - first + 1)
-    after = None if n is None else max(0, last - max(first, n) + 1)
-    lo, hi = max(first, 0), last if n is None else min(last, n - 1)
-    clipped = (lo, hi) if lo <= hi else None
-    return AxisBox(name, first, last, Fraction(first + last, 2), clipped, before, after)
-
-
-def _range(name: str, rf: AxisRF, u: int, why: str) -> AxisRange:
-    if rf.r is None or rf.S is None or rf.P is None:
-        return AxisRange(name, None, None, why)
-    # x*S - P <= u <= x*S - P + r - 1, solved for x
-    first = max(0, math.ceil(Fraction(u + rf.P - rf.r + 1) / rf.S))
-    last = math.floor(Fraction(u + rf.P) / rf.S)
-    if rf.size is not None:
-        last = min(last, rf.size - 1)
-    if first > last:
-        return AxisRange(name, None, None)
-    return AxisRange(name, first, last)
-
-
-@dataclass(frozen=True, slots=True)
-class Border:
-    """A border (unproductive) layer: on ``axes`` every input's r_min already covers the input."""
-
-    node: str
-    axes: tuple[int, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Coverage:
-    """How much of the input one output's features see, per axis.
-
-    ``whole[i]`` counts the features along axis ``i`` whose box covers the
-    whole input on that axis (None when the field is undefined there), out of
-    ``size[i]``.
-    """
-
-    node: str
-    whole: tuple[int | None, ...]
-    size: tuple[int, ...]
-
-    @property
-    def sees_whole_input(self) -> bool | None:
-        """Whether every feature sees the whole input; None if some axis is undefined."""
-        if None in self.whole:
-            return None
-        return self.whole == self.size
-
-
-@dataclass(frozen=True, slots=True)
-class InputFit:
-    """What an input size does to a network: its border layers and its outputs' coverage."""
-
-    input_size: tuple[int, ...]
-    borders: tuple[Border, ...]
-    outputs: tuple[Coverage, ...]
-
-    def border_axes(self, node: str) -> tuple[int, ...]:
-        """The axes on which ``node`` is a border layer (empty if it is not one)."""
-        return next((b.axes for b in self.borders if b.node == node), ())
-
-
-def check_input_size(analysis: Analysis) -> InputFit:
-    """Flag the layers an input size leaves without work, and say what the outputs see.
-
-    A *border layer* is rfa-toolbox's (Richter et al., "Should you go deeper?",
-    arXiv:2106.12307, ``EnrichedNetworkNode.is_border``): a layer all of whose
-    inputs have a smallest receptive field r_min at least the input size, so
-    that even along its shortest path the layer reads context that already
-    spans the whole input, and is predicted not to improve the result. Its own
-    r_min then covers the input too. rfgraph applies it per axis and flags a
-    layer when it holds on some axis. (rfa-toolbox's looser *critical* layers,
-    own r_min strictly greater than the input size, are not reported.)
-
-    Parameters
-    ----------
-    analysis
-        The result of :func:`rfgraph.analyze` with an input size (of the
-        source, when analysed ``relative_to`` a node).
-
-    Returns
-    -------
-    InputFit
-        The border layers in network order, and for each output how many of its
-        features see the whole input on each axis.
-
-    Raises
-    ------
-    RFGraphError
-        The analysis has no input size.
-
-    Examples
-    --------
-    >>> from rfgraph import analyze, loads
-    >>> a = analyze(loads('''
-    ... dims: 1
-    ... layers:
-    ...   - {name: c1, op: conv, kernel: 5, padding: 2}
-    ...   - {name: c2, op: conv, kernel: 5, padding: 2}
-    ...   - {name: c3, op: conv, kernel: 5, padding: 2}
-    ... '''), 8)
-    >>> fit = check_input_size(a)
-    >>> [b.node for b in fit.borders]
-    ['c3']
-    >>> (out,) = fit.outputs
-    >>> out.node, out.whole, out.size, out.sees_whole_input
-    ('c3', (6,), (8,), False)
-    """
-    n = _source_size(analysis)
-    if n is None:
-        msg = "checking an input size needs one: give input_size (or --input-size)"
-        raise analysis.network.error(msg)
-    graph = analysis.network.graph
-    borders = []
+def _why(analysis: Analysis, node: str, axis: int, rf: AxisRF) -> str:
+    """Why a feature has no box on this axis, naming the layer or merge responsible."""
+    if rf.field is not None:
+        return "reads nothing: a hole between the taps of a transposed conv or stride upstream"
+    if rf.why is Why.GLOBAL:
+        return "global: every feature reads the whole input"
+    if rf.why is Why.EMPTY:
+        return "reads nothing: every tap lands in a hole of a transposed conv or stride upstream"
+    upstream = analysis.network.ancestors(node)
+    if rf.why is Why.STRIDES:
+        for m in analysis.misalignments:
+            if m.axis == axis and m.node in upstream and m.reason in (Reason.STRIDES, Reason.BROADCAST):
+                strides = ", ".join(f"{u} S={_number(r.S)}" for u, r in m.inputs)
+                return f"undefined: merge {m.node!r} joins different effective strides ({strides})"
+        return "undefined: a merge upstream joins different effective strides"
+    layers = analysis.network.layers
     for v in analysis.nodes:
-        inputs = [u for u in graph.predecessors(v) if u in analysis.nodes]
-        if v == analysis.source or not inputs:
-            continue
-        axes = tuple(i for i in range(len(n)) if all(analysis[u].axes[i].r_min >= n[i] for u in inputs))
-        if axes:
-            borders.append(Border(v, axes))
-    outputs = tuple(
-        Coverage(v, tuple(_whole(a, m) for a, m in zip(rf.axes, n, strict=True)), rf.size or ())
-        for v, rf in ((v, analysis[v]) for v in analysis.outputs)
-    )
-    return InputFit(n, tuple(borders), outputs)
+        if v in upstream and v in layers and layers[v].spec.merge is None:
+            rf_v = analysis[v].axes[axis]
+            inputs = [analysis.nodes.get(u) for u in layers[v].inputs]
+            if rf_v.why is Why.SIZE and all(
+                r is not None and r.axes[axis].why is not Why.SIZE for r in inputs
+            ):
+                return f"unknown: {v!r} ({layers[v].op}) needs an input size (give --input-size)"
+    return "unknown: needs an input size (give --input-size)"
 
 
-def _whole(rf: AxisRF, n: int) -> int | None:
-    """How many features x in [0, size) have x*S - P <= 0 and x*S - P + r - 1 >= n - 1."""
-    if rf.r is None or rf.S is None or rf.P is None or rf.size is None:
-        return None
-    first = max(0, math.ceil(Fraction(n - rf.r + rf.P) / rf.S))
-    last = min(rf.size - 1, math.floor(Fraction(rf.P) / rf.S))
-    return max(0, last - first + 1)
+def _number(value: Number | None) -> str:
+    shown = to_json_number(value)
+    return "-" if shown is None else str(shown)
+
+
+__all__ = ["AxisBox", "AxisRange", "FeatureRange", "InputBox", "locate", "locate_pixel"]

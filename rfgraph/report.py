@@ -7,21 +7,39 @@ import fnmatch
 import io
 import json
 from collections.abc import Callable, Sequence
+from fractions import Fraction
 
-from .analysis import Analysis, Misalignment, NodeRF, Number, exact
-from .locate import FeatureRange, InputBox, InputFit, check_input_size
+from .analysis import Analysis, Misalignment, NodeRF, Reason, to_json_number
+from .fields import Number, exact
+from .fit import InputFit, check_input_size
+from .locate import FeatureRange, InputBox
 
 
-def _number(value: Number | None) -> str:
-    shown = exact(value)
+def number(value: Number | Fraction | None) -> str:
+    """An exact number as text: ``3``, ``-1/2``; ``-`` where undefined."""
+    shown = to_json_number(None if value is None else exact(value))
     return "-" if shown is None else str(shown)
+
+
+def shape(size: Sequence[int] | None) -> str:
+    """A feature-map size as text: ``224x224``, ``?`` when unknown."""
+    return "?" if size is None else "x".join(map(str, size))
+
+
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """``1 merge``, ``2 merges``.
+
+    >>> plural(1, "merge"), plural(3, "merge"), plural(2, "misalignment"), plural(0, "layer")
+    ('1 merge', '3 merges', '2 misalignments', '0 layers')
+    """
+    return f"{count} {word if count == 1 else (words or word + 's')}"
 
 
 def _axes(values: Sequence[Number | None] | None) -> str:
     """One value when every axis agrees, else them all: ``483`` or ``[7, 5]``."""
     if values is None:
         return "-"
-    shown = [_number(v) for v in values]
+    shown = [number(v) for v in values]
     return shown[0] if len(set(shown)) == 1 else "[" + ", ".join(shown) + "]"
 
 
@@ -30,8 +48,11 @@ def _op(analysis: Analysis, node: str) -> str:
     return "input" if node not in layers else layers[node].op
 
 
+_ANCHOR = {"centre": "centre", "start": "start", "end": "end"}
+
+
 def describe(analysis: Analysis, m: Misalignment) -> str:
-    """One line for a misaligned merge: what differs, and each input's S and centre.
+    """One line for a misaligned merge: what differs, each input's field, and by phase how much.
 
     >>> from rfgraph import analyze, loads
     >>> a = analyze(loads('''
@@ -44,11 +65,31 @@ def describe(analysis: Analysis, m: Misalignment) -> str:
     "node 'sum' axis h: centres differ: a (r=3, S=1, P=0, centre=1), b (r=2, S=1, P=0, centre=1/2)"
     """
     axis = analysis.network.axis_names[m.axis]
-    inputs = ", ".join(
-        f"{name} (r={_number(rf.r)}, S={_number(rf.S)}, P={_number(rf.P)}, centre={_number(rf.centre)})"
-        for name, rf in m.inputs
-    )
-    return f"node {m.node!r} axis {axis}: {m.reason}: {inputs}"
+    anchor = _ANCHOR.get(m.rule, "centre")
+    anchors = m.anchors()
+    shown = []
+    for name, rf in m.inputs:
+        value = anchors[name][0] if name in anchors else None
+        shown.append(
+            f"{name} (r={number(rf.r)}, S={number(rf.S)}, P={number(rf.P)}, {anchor}={number(value)})"
+        )
+    line = f"node {m.node!r} axis {axis}: {m.what}: {', '.join(shown)}"
+    if m.reason is Reason.ANCHORS and m.period > 1:
+        line += "; " + _by_phase(m, anchors)
+    return line
+
+
+def _by_phase(m: Misalignment, anchors: dict[str, tuple[Fraction | None, ...]]) -> str:
+    """How far each input's anchor lies from the first input's, feature by feature over a period."""
+    (first, base), *others = anchors.items()
+    parts = []
+    for name, values in others:
+        steps = [
+            "?" if a is None or b is None else f"{'+' if a - b > 0 else ''}{number(a - b)}"
+            for a, b in zip(values, base, strict=True)
+        ]
+        parts.append(f"{name} - {first} by feature 0..{m.period - 1}: {', '.join(steps)}")
+    return f"period {m.period}: " + "; ".join(parts)
 
 
 def _fit(analysis: Analysis) -> InputFit | None:
@@ -56,13 +97,23 @@ def _fit(analysis: Analysis) -> InputFit | None:
 
 
 def _note(analysis: Analysis, rf: NodeRF, fit: InputFit | None) -> str:
-    notes = ["MISALIGNED" if not rf.aligned else ("P*" if rf.size_dependent else "")]
+    notes = []
+    if rf.aligned is False:
+        notes.append("MISALIGNED")
+    elif rf.aligned is None:
+        layer = analysis.network.layers[rf.node]
+        rule = layer.align or analysis.network.align
+        notes.append("not checked" if rule == "none" else "not checked (needs --input-size)")
+    if rf.size_dependent:
+        notes.append("P*")
+    if rf.is_global:
+        notes.append("global")
     border = () if fit is None else fit.border_axes(rf.node)
     if border:
         names = analysis.network.axis_names
         where = "" if len(border) == len(names) else " " + ",".join(names[i] for i in border)
         notes.append("border" + where)
-    return ", ".join(n for n in notes if n)
+    return ", ".join(notes)
 
 
 def _rows(analysis: Analysis, nodes: Sequence[str] | None = None) -> list[list[str]]:
@@ -70,7 +121,6 @@ def _rows(analysis: Analysis, nodes: Sequence[str] | None = None) -> list[list[s
     fit = _fit(analysis)
     for name in analysis.nodes if nodes is None else nodes:
         rf = analysis[name]
-        note = _note(analysis, rf, fit)
         rows.append(
             [
                 name,
@@ -79,46 +129,55 @@ def _rows(analysis: Analysis, nodes: Sequence[str] | None = None) -> list[list[s
                 _axes(rf.S),
                 _axes(rf.P),
                 _axes(rf.r_min),
-                "-" if rf.size is None else "x".join(map(str, rf.size)),
-                note,
+                "-" if rf.size is None else shape(rf.size),
+                _note(analysis, rf, fit),
             ]
         )
     return rows
 
 
 _HEADER = ["node", "op", "r", "S", "P", "r_min", "size", "note"]
+_ASSUMED = (
+    "P*: assumes every 'same' layer with stride > 1 gets an input size divisible by its stride "
+    "(and size_of maps sizes that divide evenly); give --input-size for exact values."
+)
+_NULL = (
+    "-: no local field: global (reads the whole input), after a merge of different strides, or needs a size."
+)
 
 
 def _footer(analysis: Analysis, nodes: Sequence[str] | None = None) -> list[str]:
     lines = [describe(analysis, m) for m in analysis.misalignments]
-    if any(rf.size_dependent for rf in analysis.nodes.values()):
-        lines.append(
-            "P*: P assumes every 'same' layer with stride > 1 gets an input size divisible by "
-            "its stride; give --input-size for exact values."
-        )
+    shown = [analysis[v] for v in (analysis.nodes if nodes is None else nodes)]
+    if any(rf.size_dependent for rf in shown):
+        lines.append(_ASSUMED)
+    if any(None in rf.r for rf in shown):
+        lines.append(_NULL)
+    if any(rf.P[i] is None and rf.r[i] is not None for rf in shown for i in range(len(rf.r))):
+        lines.append("P -: feature 0 reads nothing (a hole left by a transposed conv with kernel < stride).")
     fit = _fit(analysis)
     if fit is not None:
         lines += _fit_lines(analysis, fit)
     if nodes is not None:
-        lines.append(f"showing {len(nodes)} of {len(analysis.nodes)} nodes")
+        lines.append(f"showing {len(nodes)} of {plural(len(analysis.nodes), 'node')}")
     return lines
 
 
 def _fit_lines(analysis: Analysis, fit: InputFit) -> list[str]:
-    size = "x".join(map(str, fit.input_size))
+    size = shape(fit.input_size)
     names = analysis.network.axis_names
     lines = []
     if fit.borders:
         lines.append(
-            f"border: {len(fit.borders)} layer(s), from {fit.borders[0].node!r}, whose every input's r_min "
-            f"already covers the {size} input: predicted unproductive (rfa-toolbox's border layers)."
+            f"border: {plural(len(fit.borders), 'layer')}, from {fit.borders[0].node!r}, whose every input's "
+            f"r_min already covers the {size} input: predicted unproductive (rfa-toolbox's border layers)."
         )
     for out in fit.outputs:
         if out.sees_whole_input:
             lines.append(f"output {out.node!r}: every feature sees the whole {size} input.")
             continue
         parts = [
-            f"{names[i]} undefined" if whole is None else f"{names[i]} {whole} of {n}"
+            f"{names[i]} no local field" if whole is None else f"{names[i]} {whole} of {n}"
             for i, (whole, n) in enumerate(zip(out.whole, out.size, strict=True))
             if whole != n
         ]
@@ -144,9 +203,12 @@ def is_endpoint(analysis: Analysis, node: str) -> bool:
     >>> [v for v in a if is_endpoint(a, v)]
     ['input', 'block', 'head/relu']
     """
+    return _endpoint(analysis, node, set(analysis.outputs))
+
+
+def _endpoint(analysis: Analysis, node: str, outputs: set[str]) -> bool:
     layer = analysis.network.layers.get(node)
-    is_merge = layer is not None and layer.spec.kind == "merge"
-    return "/" not in node or is_merge or node in analysis.outputs
+    return "/" not in node or (layer is not None and layer.spec.merge is not None) or node in outputs
 
 
 def select(analysis: Analysis, only: Sequence[str] = (), *, endpoints: bool = False) -> list[str]:
@@ -161,67 +223,76 @@ def select(analysis: Analysis, only: Sequence[str] = (), *, endpoints: bool = Fa
     >>> select(a, ["b1/*"]), select(a, ["*conv", "input"]), select(a, endpoints=True)
     (['b1/conv', 'b1/relu'], ['input', 'b1/conv'], ['input', 'b1/relu'])
     """
+    outputs = set(analysis.outputs)
     return [
         v
         for v in analysis.nodes
         if (not only or any(fnmatch.fnmatchcase(v, p) for p in only))
-        and (not endpoints or is_endpoint(analysis, v))
+        and (not endpoints or _endpoint(analysis, v, outputs))
     ]
 
 
-def _summary(analysis: Analysis) -> str:
+def summary(analysis: Analysis) -> str:
+    """The first line of a report: counts, the source and size, and the verdict.
+
+    >>> from rfgraph import analyze, loads
+    >>> print(summary(analyze(loads("layers: [{name: c, op: conv, kernel: 3}]"), 8)))
+    network: 2 nodes, 0 merges, fields relative to input at 8x8: aligned
+    """
     net = analysis.network
-    size = "" if analysis.input_size is None else f" at {'x'.join(map(str, analysis.input_size))}"
-    merges = sum(1 for n in analysis.nodes if n in net.layers and net.layers[n].spec.kind == "merge")
-    state = "aligned" if analysis.aligned else f"{len(analysis.misalignments)} misalignment(s)"
-    counts = f"{len(analysis.nodes)} nodes, {merges} merges"
+    size = "" if analysis.input_size is None else f" at {shape(analysis.input_size)}"
+    state = "aligned" if analysis.aligned else plural(len(analysis.misalignments), "misalignment")
+    unchecked = analysis.unchecked
+    if unchecked:
+        state += f" ({plural(len(unchecked), 'merge')} not checked)"
+    counts = f"{plural(len(analysis.nodes), 'node')}, {plural(len(analysis.merges), 'merge')}"
     return f"{net.name}: {counts}, fields relative to {analysis.source}{size}: {state}"
 
 
 def table(analysis: Analysis, nodes: Sequence[str] | None = None) -> str:
     """A terminal table, one row per node (or per node of ``nodes``); axes collapse when they agree.
 
-    The note column marks misaligned merges, P values that assume sizes and,
-    when the input size is known, border layers
-    (:func:`rfgraph.locate.check_input_size`); the footer explains them and
-    says what the outputs see.
+    The note column marks misaligned and unchecked merges, P values that assume
+    sizes, global nodes and, when the input size is known, border layers
+    (:func:`rfgraph.fit.check_input_size`); the footer explains them and says
+    what the outputs see.
     """
     rows = [_HEADER, *_rows(analysis, nodes)]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(_HEADER))]
-    lines = [_summary(analysis), ""]
-    for row in rows:
-        lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    lines = [summary(analysis), "", *_grid(rows)]
     footer = _footer(analysis, nodes)
     return "\n".join(lines + (["", *footer] if footer else [])) + "\n"
 
 
 def markdown(analysis: Analysis, nodes: Sequence[str] | None = None) -> str:
     """A Markdown table, one row per node (or per node of ``nodes``)."""
-    lines = [f"**{_summary(analysis)}**", "", "| " + " | ".join(_HEADER) + " |"]
+    lines = [f"**{summary(analysis)}**", "", "| " + " | ".join(_HEADER) + " |"]
     lines.append("|" + "---|" * len(_HEADER))
     lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in _rows(analysis, nodes)]
     footer = _footer(analysis, nodes)
     return "\n".join(lines + ([""] + [f"- {f}" for f in footer] if footer else [])) + "\n"
 
 
-def to_json(analysis: Analysis) -> str:
-    """The JSON document of :meth:`Analysis.to_dict`, byte-identical across runs."""
-    return json.dumps(analysis.to_dict(), indent=2, ensure_ascii=False) + "\n"
+def to_json(analysis: Analysis, nodes: Sequence[str] | None = None) -> str:
+    """The JSON of :meth:`Analysis.to_dict` (only ``nodes``, if given), byte-identical across runs."""
+    doc = analysis.to_dict()
+    if nodes is not None:
+        doc["nodes"] = {v: doc["nodes"][v] for v in nodes}
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
-def to_csv(analysis: Analysis) -> str:
-    """CSV with one row per node and axis."""
+def to_csv(analysis: Analysis, nodes: Sequence[str] | None = None) -> str:
+    """CSV with one row per node (or per node of ``nodes``) and axis."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["node", "op", "axis", "r", "S", "P", "r_min", "size", "aligned"])
+    writer.writerow(["node", "op", "axis", "r", "S", "P", "r_min", "size", "aligned", "global"])
     names = analysis.network.axis_names
-    for name, rf in analysis.nodes.items():
+    for name in analysis.nodes if nodes is None else nodes:
+        rf = analysis[name]
+        aligned = "" if rf.aligned is None else rf.aligned
         for i, a in enumerate(rf.axes):
             size = "" if a.size is None else a.size
-            r, S, P = (_number(v) if v is not None else "" for v in (a.r, a.S, a.P))
-            writer.writerow(
-                [name, _op(analysis, name), names[i], r, S, P, _number(a.r_min), size, rf.aligned]
-            )
+            r, S, P, r_min = ("" if v is None else number(v) for v in (a.r, a.S, a.P, a.r_min))
+            writer.writerow([name, _op(analysis, name), names[i], r, S, P, r_min, size, aligned, a.is_global])
     return out.getvalue()
 
 
@@ -230,19 +301,22 @@ def _grid(rows: list[list[str]]) -> list[str]:
     return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
 
 
-def _span(first: Number | None, last: Number | None) -> str:
-    return "-" if first is None or last is None else f"{_number(first)}..{_number(last)}"
+def _span(first: int | None, last: int | None) -> str:
+    return "-" if first is None or last is None else f"{first}..{last}"
 
 
 def _tuple(values: Sequence[int]) -> str:
     return "(" + ", ".join(map(str, values)) + ")"
 
 
-_ASSUMED = "P*: assumes input sizes divisible by 'same' layers' strides; give --input-size for exact values."
+_STARRED = "*: assumes input sizes divisible by 'same' layers' strides; give --input-size for exact values."
 
 
 def box_table(box: InputBox) -> str:
     """The input box of one feature (:func:`rfgraph.locate.locate`) as a small table.
+
+    With an input size, "in image" is the bounding box of the input pixels the
+    feature really reads (padding is not read).
 
     >>> from rfgraph import analyze, loads
     >>> from rfgraph.locate import locate
@@ -254,23 +328,24 @@ def box_table(box: InputBox) -> str:
     h     -1     1     0       0..1      1               0
     w     1      3     2       1..3      0               0
     """
-    size = "" if box.input_size is None else f" of the {'x'.join(map(str, box.input_size))} input"
-    spans = ", ".join(f"{a.axis} {_span(a.first, a.last)}" for a in box.axes)
-    rows = [["axis", "first", "last", "centre", "in image", "padding before", "padding after"]]
-    rows += [
-        [
-            a.axis,
-            _number(a.first),
-            _number(a.last),
-            _number(a.centre),
-            "none" if a.is_defined and a.clipped is None else _span(*(a.clipped or (None, None))),
-            _number(a.padding_before),
-            "?" if a.is_defined and a.padding_after is None else _number(a.padding_after),
-        ]
-        for a in box.axes
-    ]
+    sized = box.input_size is not None
+    star = "*" if box.size_dependent else ""
+    size = f" of the {shape(box.input_size)} input" if sized else ""
+    spans = ", ".join(f"{a.axis} {_span(a.first, a.last)}{star if a.is_defined else ''}" for a in box.axes)
+    header = ["axis", "first", "last", "centre"] + (["in image"] if sized else []) + ["padding before"]
+    header += ["padding after"] if sized else []
+    rows = [header]
+    for a in box.axes:
+        mark = star if a.is_defined else ""
+        row = [a.axis, number(a.first) + mark, number(a.last) + mark, number(a.centre) + mark]
+        if sized:
+            row.append("none" if a.is_defined and a.clipped is None else _span(*(a.clipped or (None, None))))
+        row.append(number(a.padding_before))
+        if sized:
+            row.append(number(a.padding_after))
+        rows.append(row)
     notes = [f"{a.axis}: {a.note}" for a in box.axes if a.note]
-    notes += [_ASSUMED] if box.size_dependent else []
+    notes += [_STARRED] if star and any(a.is_defined for a in box.axes) else []
     lines = [f"feature {_tuple(box.feature)} of {box.node!r} reads input {spans}{size}", "", *_grid(rows)]
     return "\n".join(lines + (["", *notes] if notes else [])) + "\n"
 
@@ -282,43 +357,46 @@ def range_table(found: FeatureRange) -> str:
     >>> from rfgraph.locate import locate_pixel
     >>> a = analyze(loads("layers: [{name: c, op: conv, kernel: 3, stride: 2, padding: 1}]"), 4)
     >>> print(range_table(locate_pixel(a, "c", [1, 2])), end="")
-    input pixel (1, 2) is in the field of 2 feature(s) of 'c': h 0..1, w 1..1
+    input pixel (1, 2) is in the field of 2 features of 'c': h 0..1, w 1..1
     <BLANKLINE>
     axis  first  last  count
     h     0      1     2
     w     1      1     1
     """
-    total = 1
-    for a in found.axes:
-        total *= a.count
+    star = "*" if found.size_dependent else ""
     spans = ", ".join(f"{a.axis} {_span(a.first, a.last)}" for a in found.axes)
     rows = [["axis", "first", "last", "count"]]
-    rows += [[a.axis, _number(a.first), _number(a.last), str(a.count)] for a in found.axes]
+    rows += [[a.axis, number(a.first) + star, number(a.last) + star, str(a.count)] for a in found.axes]
     notes = [f"{a.axis}: {a.note}" for a in found.axes if a.note]
-    notes += [_ASSUMED] if found.size_dependent else []
-    head = f"input pixel {_tuple(found.pixel)} is in the field of {total} feature(s) of {found.node!r}"
+    notes += [_STARRED] if star else []
+    seen = plural(found.count, "feature")
+    head = f"input pixel {_tuple(found.pixel)} is in the field of {seen} of {found.node!r}"
     return "\n".join([f"{head}: {spans}", "", *_grid(rows)] + (["", *notes] if notes else [])) + "\n"
 
 
-#: The renderers that can show a subset of the nodes (``--only``, ``--endpoints``).
-TABLES: dict[str, Callable[[Analysis, Sequence[str] | None], str]] = {"table": table, "markdown": markdown}
-
-RENDERERS: dict[str, Callable[[Analysis], str]] = {
+#: Renderers by format name; each shows every node, or only those given.
+RENDERERS: dict[str, Callable[[Analysis, Sequence[str] | None], str]] = {
     "table": table,
     "json": to_json,
     "csv": to_csv,
     "markdown": markdown,
 }
+#: The format an output file's extension implies.
+EXTENSIONS = {".json": "json", ".csv": "csv", ".md": "markdown", ".markdown": "markdown", ".txt": "table"}
 
 __all__ = [
+    "EXTENSIONS",
     "RENDERERS",
-    "TABLES",
     "box_table",
     "describe",
     "is_endpoint",
     "markdown",
+    "number",
+    "plural",
     "range_table",
     "select",
+    "shape",
+    "summary",
     "table",
     "to_csv",
     "to_json",

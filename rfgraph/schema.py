@@ -1,11 +1,11 @@
-"""The JSON Schema (draft 2020-12) of the YAML format, derived from the loader's tables.
+"""The JSON Schema (draft 2020-12) of the YAML format, made from the loader's own tables.
 
-Keys come from :mod:`rfgraph.spec` (``TOP_KEYS``, ``INPUT_KEYS``, ``LAYER_KEYS``,
-``DEFAULTS``) and ops with their parameters from :data:`rfgraph.ops.OPS`, so a new
-op or key shows up here by itself. Only the type of each key is written here; a key
-without one makes :func:`json_schema` raise ``KeyError``, which the tests would catch.
-Editors use the schema to validate specs as people type; the loader stays the
-authority (it also checks names, inputs, per-axis lengths and the graph).
+Keys come from :mod:`rfgraph.spec` (``TOP_KEYS``, ``INPUT_KEYS``, ``COMMON_KEYS``),
+each op's parameters from :data:`rfgraph.ops.OPS`, and each value's schema from
+:data:`rfgraph.spec.TYPES`, the table the loader reads values with, so the two
+cannot drift. Per-axis lists are checked against ``dims``. What the schema
+cannot see is left to the loader: names and inputs that must exist, the graph,
+and ``3.0`` (JSON Schema counts it as an integer; the loader does not).
 """
 
 from __future__ import annotations
@@ -13,84 +13,85 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .ops import OPS, Op
-from .spec import DEFAULTS, INPUT_KEYS, LAYER_KEYS, TOP_KEYS
+from .ops import OPS, Op, Param
+from .spec import CHANNELS, COMMON_KEYS, INPUT_KEYS, LAYER_KEYS, MAX_DIMS, TOP_KEYS, TYPES, any_case
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 _NAME = {"$ref": "#/$defs/name"}
-_POSITIVE = {"$ref": "#/$defs/positive_per_axis"}
-
-# What each key holds, one line per key; the key lists themselves are the loader's.
-_TOP: dict[str, dict[str, Any]] = {
-    "name": {**_NAME, "description": "the network's name (default: the file name)"},
-    "input": {
-        "description": 'the input: a name (default "input"), or {name, size}',
-        "anyOf": [_NAME, {"$ref": "#/$defs/input"}],
-        "default": "input",
-    },
-    "dims": {"type": "integer", "minimum": 1, "default": 2, "description": "number of spatial axes"},
-    "layers": {
-        "type": "array",
-        "minItems": 1,
-        "items": {"$ref": "#/$defs/layer"},
-        "description": "the layers, in any order",
-    },
-}
-_INPUT: dict[str, dict[str, Any]] = {
-    "name": _NAME,
-    "size": {**_POSITIVE, "description": "input size: one for every axis, or one per axis"},
-}
-_LAYER: dict[str, dict[str, Any]] = {
-    "name": {**_NAME, "description": "unique, not the input's name"},
-    "op": {
-        "enum": sorted(OPS),
-        "description": "what the layer computes; each op takes only its own parameters",
-    },
-    "inputs": {
-        "anyOf": [_NAME, {"type": "array", "minItems": 1, "items": _NAME}],
-        "description": "names of the inputs (default: the previous layer)",
-    },
-    "kernel": {**_POSITIVE, "default": DEFAULTS["kernel"], "description": "window size, or one per axis"},
-    "stride": {**_POSITIVE, "default": DEFAULTS["stride"], "description": "step, or one per axis"},
-    "dilation": {**_POSITIVE, "default": DEFAULTS["dilation"], "description": "tap spacing, or one per axis"},
-    # its type depends on the op (see _per_op)
-    "padding": {
-        "default": 0,
-        "description": "int | same | valid, or one per axis: int or [before, after] (pad: ints, <0 crops)",
-    },
-}
-_REQUIRED_LAYER_KEYS = ("name", "op")
 
 
-def _padding(crops: bool) -> dict[str, Any]:
-    """Padding as the loader reads it: one form for every axis, or a list of one per axis."""
-    amount: dict[str, Any] = {"type": "integer"} if crops else {"type": "integer", "minimum": 0}
-    forms: list[dict[str, Any]] = [amount]
-    if not crops:
-        forms.append({"type": "string", "pattern": "^([sS][aA][mM][eE]|[vV][aA][lL][iI][dD])$"})
-    before_after = {"type": "array", "prefixItems": [amount, amount], "minItems": 2, "items": False}
-    per_axis = {"type": "array", "minItems": 1, "items": {"anyOf": [*forms, before_after]}}
-    return {"anyOf": [*forms, per_axis]}
+def _value(param: Param) -> dict[str, Any]:
+    """One parameter: its type's value, or for a per-axis one, that or a list of them."""
+    one = {"$ref": f"#/$defs/{param.type}"}
+    schema: dict[str, Any] = one
+    if param.per_axis:
+        per_axis = {"type": "array", "minItems": 1, "maxItems": MAX_DIMS, "items": one}
+        schema = {"anyOf": [one, per_axis]}
+    return {**schema, "description": param.doc} if param.doc else schema
 
 
-def _properties(keys: tuple[str, ...], types: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    return {key: types[key] for key in keys}
+def _params() -> dict[str, Param]:
+    """One Param per key over all ops (same name, same kind of value: only the exact type differs)."""
+    found: dict[str, Param] = {}
+    for op in OPS.values():
+        for p in op.params:
+            found.setdefault(p.name, p)
+    return found
 
 
 def _per_op(op: Op, names: list[str]) -> dict[str, Any]:
-    """Ops of one kind take only their declared parameters, and their number of inputs."""
-    allowed = [k for k in LAYER_KEYS if k in ("name", "op", "inputs") or k in op.params]
+    """An op takes only its parameters (with their exact types) and its number of inputs."""
+    allowed = [*COMMON_KEYS, *(p.name for p in op.params)]
     inputs: dict[str, Any] = {"type": "array", "minItems": op.min_inputs}
     if op.max_inputs is not None:
         inputs = {"anyOf": [_NAME, {**inputs, "maxItems": op.max_inputs}]}
-    properties: dict[str, Any] = {"inputs": inputs}
-    if "padding" in op.params:
-        properties["padding"] = {"$ref": "#/$defs/crop" if op.crops else "#/$defs/padding"}
+    properties: dict[str, Any] = {"inputs": inputs, **{p.name: _value(p) for p in op.params}}
     then: dict[str, Any] = {"propertyNames": {"enum": allowed}, "properties": properties}
+    required = [p.name for p in op.params if p.required]
     if op.min_inputs > 1:
-        then["required"] = ["inputs"]  # the default input, the previous layer, is only one
+        required.insert(0, "inputs")  # the default input, the previous layer, is only one
+    if required:
+        then["required"] = required
+    if op.one_of:
+        then["oneOf"] = [{"required": [k]} for k in op.one_of]
+    rules = [
+        {
+            "if": {"properties": {p.name: {"const": True}}, "required": [p.name]},
+            "then": {
+                "properties": {p.requires[0]: {"type": "string", "pattern": any_case(p.requires[1])}},
+                "required": [p.requires[0]],
+            },
+        }
+        for p in op.params
+        if p.requires is not None
+    ]
+    if rules:
+        then["allOf"] = rules
     return {"if": {"properties": {"op": {"enum": names}}, "required": ["op"]}, "then": then}
+
+
+def _axes(dims: int, pair: bool) -> dict[str, Any]:
+    """A per-axis value at ``dims`` axes: one value or a list of ``dims`` (1-D: or [before, after])."""
+    forms: list[dict[str, Any]] = [{"not": {"type": "array"}}]
+    if pair and dims >= 2:
+        forms.append({"type": "array", "minItems": dims, "maxItems": dims})
+    elif pair:  # a list of two numbers is [before, after], a list of one is per axis
+        number = {"type": "integer"}
+        forms += [
+            {"type": "array", "minItems": 1, "maxItems": 1},
+            {"type": "array", "prefixItems": [number, number], "minItems": 2, "maxItems": 2},
+        ]
+    else:
+        forms.append({"type": "array", "minItems": dims, "maxItems": dims})
+    return {"anyOf": forms}
+
+
+def _at_dims(dims: int) -> dict[str, Any]:
+    """Every per-axis list of a document with ``dims`` axes has one entry per axis."""
+    keys = {name: _axes(dims, TYPES[p.type].pair) for name, p in _params().items() if p.per_axis}
+    size = {"anyOf": [{"not": {"type": "object"}}, {"properties": {"size": _axes(dims, False)}}]}
+    return {"properties": {"layers": {"items": {"properties": keys}}, "input": size}}
 
 
 def json_schema() -> dict[str, Any]:
@@ -101,44 +102,83 @@ def json_schema() -> dict[str, Any]:
     >>> schema = json_schema()
     >>> schema["$schema"], schema["required"]
     ('https://json-schema.org/draft/2020-12/schema', ['layers'])
-    >>> "conv" in schema["$defs"]["layer"]["properties"]["op"]["enum"]
+    >>> "upsample" in schema["$defs"]["layer"]["properties"]["op"]["enum"]
     True
     """
-    kinds: dict[Op, list[str]] = {}
+    kinds: dict[int, tuple[Op, list[str]]] = {}
     for name, op in OPS.items():
-        kinds.setdefault(op, []).append(name)
+        kinds.setdefault(id(op), (op, []))[1].append(name)
+    params = _params()
+    layer_properties: dict[str, Any] = {
+        "name": {**_NAME, "description": "unique, not the input's name"},
+        "op": {
+            "enum": sorted(OPS),
+            "description": "what the layer computes; each op takes only its own parameters",
+        },
+        "inputs": {
+            "anyOf": [_NAME, {"type": "array", "minItems": 1, "items": _NAME}],
+            "description": "names of the inputs (default: the previous layer)",
+        },
+        "channels": _value(CHANNELS),
+        # a key's exact type depends on its op (pad's padding may crop): the per-op rules give it
+        **{name: {"description": p.doc} for name, p in params.items()},
+    }
+    top = {
+        "name": {**_NAME, "description": "the network's name (default: the file name)"},
+        "input": {
+            "description": 'the input: a name (default "input"), or {name, size}',
+            "anyOf": [_NAME, {"$ref": "#/$defs/input"}],
+            "default": "input",
+        },
+        "dims": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": MAX_DIMS,
+            "default": 2,
+            "description": "spatial axes",
+        },
+        "align": {"$ref": "#/$defs/align", "description": "how merges must align (default centre)"},
+        "layers": {
+            "type": "array",
+            "minItems": 1,
+            "items": {"$ref": "#/$defs/layer"},
+            "description": "the layers, in any order",
+        },
+    }
+    by_dims = [
+        {"if": {"properties": {"dims": {"const": d}}, "required": ["dims"]}, "then": _at_dims(d)}
+        for d in range(1, MAX_DIMS + 1)
+    ]
+    by_dims.append({"if": {"not": {"required": ["dims"]}}, "then": _at_dims(2)})
     return {
         "$schema": DIALECT,
         "title": "rfgraph network",
         "description": "A convolutional network as a DAG of layers, for rfgraph (exact receptive fields).",
         "type": "object",
-        "properties": _properties(TOP_KEYS, _TOP),
+        "properties": {key: top[key] for key in TOP_KEYS},
         "required": ["layers"],
         "additionalProperties": False,
+        "allOf": by_dims,
         "$defs": {
-            "name": {"type": ["string", "integer"], "minLength": 1},
-            "positive_per_axis": {
-                "anyOf": [
-                    {"type": "integer", "minimum": 1},
-                    {"type": "array", "minItems": 1, "items": {"type": "integer", "minimum": 1}},
-                ]
-            },
-            "padding": {
-                **_padding(crops=False),
-                "description": "int | same | valid, or one per axis, each an int or [before, after]",
-            },
-            "crop": {**_padding(crops=True), "description": "as padding; negative values crop"},
+            "name": {"type": ["string", "integer", "number"], "minLength": 1},
+            **{kind: t.schema for kind, t in TYPES.items()},
             "input": {
                 "type": "object",
-                "properties": _properties(INPUT_KEYS, _INPUT),
+                "properties": {
+                    key: {
+                        "name": _NAME,
+                        "size": _value(Param("size", "positive", doc="one for every axis, or one per axis")),
+                    }[key]
+                    for key in INPUT_KEYS
+                },
                 "additionalProperties": False,
             },
             "layer": {
                 "type": "object",
-                "properties": _properties(LAYER_KEYS, _LAYER),
-                "required": list(_REQUIRED_LAYER_KEYS),
+                "properties": {key: layer_properties[key] for key in LAYER_KEYS},
+                "required": ["name", "op"],
                 "additionalProperties": False,
-                "allOf": [_per_op(op, sorted(names)) for op, names in kinds.items()],
+                "allOf": [_per_op(op, sorted(names)) for op, names in kinds.values()],
             },
         },
     }

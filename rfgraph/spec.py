@@ -5,9 +5,12 @@ The format, one line per key (defaults are applied after validation)::
     name: tiny            # optional
     input: images         # or {name: images, size: 224 | [H, W]}; default "input"
     dims: 2               # number of spatial axes; default 2
+    align: centre         # how merges must align: centre | start | end | none; default centre
     layers:               # in any order
-      - {name: c1, op: conv, kernel: 3, stride: 2, dilation: 1, padding: same, inputs: [images]}
+      - {name: c1, op: conv, kernel: 3, stride: 2, padding: same, inputs: [images]}
 
+Each op's parameters come from its entry in :data:`rfgraph.ops.OPS`; how each
+kind of value is read, and how the JSON Schema describes it, is :data:`TYPES`.
 The YAML is composed, never constructed, so no tag can run code, and every
 value keeps its line for error messages.
 """
@@ -16,21 +19,27 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
-from typing import TypeVar
+from typing import Any
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .errors import RFGraphError
-from .network import Layer, Network, make_network
-from .ops import OPS, Padding
+from .network import ALIGN_RULES, Layer, Network, make_network
+from .ops import OPS, RESHAPING, Op, Param, ValueType
 
-TOP_KEYS = ("name", "input", "dims", "layers")
+TOP_KEYS = ("name", "input", "dims", "align", "layers")
 INPUT_KEYS = ("name", "size")
-LAYER_KEYS = ("name", "op", "inputs", "kernel", "stride", "dilation", "padding")
-DEFAULTS = {"kernel": 1, "stride": 1, "dilation": 1}  # padding: 0
+#: Keys every layer may have, before its op's own parameters.
+COMMON_KEYS = ("name", "op", "inputs", "channels")
+#: Every key a layer may have, in the order the schema lists them.
+LAYER_KEYS = tuple(dict.fromkeys([*COMMON_KEYS, *(p.name for op in OPS.values() for p in op.params)]))
+MAX_DIMS = 16
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _SCALARS = yaml.SafeLoader("")  # only ever given scalar nodes of the tags below
@@ -39,12 +48,10 @@ _TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null", "seq", "map")
 # plain words YAML 1.1 reads as dates, '=' or '<<': to us they are just text
 _AS_TEXT = {_TAG + t for t in ("timestamp", "value", "merge")}
 _MAX_NESTING = 64
-MAX_DIMS = 16
 MAX_BYTES = 256 * 2**20  # refuse /dev/zero and friends before reading them whole
 # An alias may stand for a whole subtree, so a small file can expand exponentially
 # ("billion laughs"): a document may visit at most this many nodes per character of text.
 _EXPANSION = 20
-_T = TypeVar("_T")
 
 
 def load(path: str | os.PathLike[str]) -> Network:
@@ -90,8 +97,8 @@ def loads(text: str, path: str | None = None) -> Network:
     ...   - {name: c1, op: conv, kernel: 3, stride: 2, padding: 1}
     ...   - {name: c2, op: conv, kernel: 3, stride: 2, padding: 1}
     ... ''')
-    >>> list(net.nodes), net.layers["c2"].inputs
-    (['input', 'c1', 'c2'], ('c1',))
+    >>> list(net.nodes), net.layers["c2"].inputs, net.layers["c2"].params["kernel"]
+    (['input', 'c1', 'c2'], ('c1',), (3, 3))
     """
     try:
         return _Reader(path, budget=100_000 + _EXPANSION * len(text)).network(_compose(text))
@@ -166,9 +173,108 @@ def _kind(node: Node) -> str:
     return repr(node.value)
 
 
-def _did_you_mean(word: str, options: tuple[str, ...] | list[str]) -> str:
-    close = difflib.get_close_matches(word, options, n=1)
+def _did_you_mean(word: str, options: list[str] | tuple[str, ...], cutoff: float = 0.6) -> str:
+    close = difflib.get_close_matches(word, options, n=1, cutoff=cutoff)
     return f"did you mean {close[0]!r}? " if close else ""
+
+
+# Words from other frameworks for ops rfgraph names otherwise.
+_FOREIGN_NAMES = {
+    "convtranspose": "transposed_conv",
+    "conv_transpose": "transposed_conv",
+    "deconv": "transposed_conv",
+    "deconvolution": "transposed_conv",
+    "upsampling": "upsample",
+    "interpolate": "resize",
+    "interpolation": "resize",
+    "maxpool": "max_pool",
+    "avgpool": "avg_pool",
+    "averagepool": "avg_pool",
+    "globalaveragepool": "global_avg_pool",
+    "adaptiveavgpool": "adaptive_avg_pool",
+    "batchnorm": "batch_norm",
+    "gemm": "fc",
+    "dense": "fc",
+    "attention": "global",
+    "zeropad": "pad",
+}
+# An unknown name with one of these in it meant an op that changes strides or sizes: suggesting
+# a pointwise op ('upsample' -> 'scale') would silently keep the stride.
+_RESAMPLING_HINTS = re.compile("up|down|sampl|resiz|interp|transp|deconv|shuffle|pool|stride|crop|pad|space")
+
+
+def _suggest_op(word: str) -> str:
+    plain = re.sub(r"[\d_]*d$|[_\s-]", "", word.lower())  # conv2d, Conv_Transpose, max-pool
+    for candidate in (word.lower(), plain):
+        if candidate in OPS:
+            return f"did you mean {candidate!r}? "
+        if candidate in _FOREIGN_NAMES:
+            return f"did you mean {_FOREIGN_NAMES[candidate]!r}? "
+    options = sorted(RESHAPING) if _RESAMPLING_HINTS.search(word.lower()) else list(OPS)
+    return _did_you_mean(word, options, cutoff=0.75)
+
+
+@dataclass(frozen=True, slots=True)
+class Type:
+    """A kind of parameter value: how the loader reads one axis' value, and its JSON Schema.
+
+    ``pair``: an axis' value may be a list ``[before, after]``.
+    """
+
+    schema: dict[str, Any]
+    read: Callable[[_Reader, Node, str], Any]
+    pair: bool = False
+
+
+def _integer_schema(minimum: int | None) -> dict[str, Any]:
+    return {"type": "integer"} if minimum is None else {"type": "integer", "minimum": minimum}
+
+
+def _pair_schema(minimum: int | None, words: tuple[str, ...] = ()) -> dict[str, Any]:
+    amount = _integer_schema(minimum)
+    forms: list[dict[str, Any]] = [
+        amount,
+        {"type": "array", "prefixItems": [amount, amount], "minItems": 2, "items": False},
+    ]
+    if words:
+        forms.insert(1, {"type": "string", "pattern": any_case(words)})
+    return {"anyOf": forms}
+
+
+def any_case(words: tuple[str, ...]) -> str:
+    letters = [
+        "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in w) for w in words
+    ]
+    return "^(" + "|".join(letters) + ")$"
+
+
+_MODES = ("nearest", "nearest_exact", "bilinear", "bicubic")
+_ALIGN_WORDS = (*ALIGN_RULES, "center")
+_PADDING_WORDS = ("same", "same_lower", "valid")
+
+#: How each kind of value is read and described; ops.Param.type names one of these.
+TYPES: dict[ValueType, Type] = {
+    "positive": Type(_integer_schema(1), lambda r, n, w: r.integer(n, w, 1)),
+    "count": Type(_integer_schema(0), lambda r, n, w: r.integer(n, w, 0)),
+    "padding": Type(
+        _pair_schema(0, _PADDING_WORDS), lambda r, n, w: r.pair(n, w, 0, _PADDING_WORDS), pair=True
+    ),
+    "pair": Type(_pair_schema(0), lambda r, n, w: r.pair(n, w, 0), pair=True),
+    "pad": Type(_pair_schema(None), lambda r, n, w: r.pair(n, w, None), pair=True),
+    "factor": Type(
+        {"anyOf": [{"type": "number", "exclusiveMinimum": 0}, {"type": "string", "pattern": r"^\d+/\d+$"}]},
+        lambda r, n, w: r.factor(n, w),
+    ),
+    "mode": Type({"type": "string", "pattern": any_case(_MODES)}, lambda r, n, w: r.word(n, w, _MODES)),
+    "bool": Type({"type": "boolean"}, lambda r, n, w: r.boolean(n, w)),
+    "node": Type({"$ref": "#/$defs/name"}, lambda r, n, w: r.name(n, w)),
+    "align": Type(
+        {"enum": list(_ALIGN_WORDS)}, lambda r, n, w: r.word(n, w, _ALIGN_WORDS).replace("center", "centre")
+    ),
+}
+CHANNELS = Param(
+    "channels", "positive", per_axis=False, doc="output channels (a concat weighs its inputs by them)"
+)
 
 
 class _Reader:
@@ -192,31 +298,40 @@ class _Reader:
             tag = node.tag.replace(_TAG, "!!")
             raise self.fail(node, f"YAML tags are not allowed here (found {tag})")
 
-    def mapping(self, node: Node, what: str, keys: tuple[str, ...], depth: int = 0) -> dict[str, Node]:
+    def entries(self, node: Node, what: str, depth: int = 0) -> dict[str, tuple[Node, Node]]:
+        """A mapping's key -> (key node, value node), merge keys ('<<') resolved, keys not checked."""
         self.visit(node)
         if not isinstance(node, MappingNode):
             raise self.fail(node, f"{what} must be a mapping, got {_kind(node)}")
-        fields: dict[str, Node] = {}
-        merged: dict[str, Node] = {}
+        fields: dict[str, tuple[Node, Node]] = {}
+        merged: dict[str, tuple[Node, Node]] = {}
         for key, value in node.value:
             if key.tag == _TAG + "merge":
                 if depth > 8:
                     raise self.fail(key, "merge keys ('<<') nested too deeply")
                 sources = value.value if isinstance(value, SequenceNode) else [value]
                 for source in reversed(sources):
-                    merged.update(self.mapping(source, f"{what} ('<<')", keys, depth + 1))
+                    merged.update(self.entries(source, f"{what} ('<<')", depth + 1))
                 continue
             self.visit(key)
             if not isinstance(key, ScalarNode):
                 raise self.fail(key, f"{what}: keys must be names, got {_kind(key)}")
             if key.value in fields:
                 raise self.fail(key, f"{what}: duplicate key {key.value!r}")
-            if key.value not in keys:
-                hint = _did_you_mean(key.value, keys)
-                msg = f"{what}: unknown key {key.value!r} ({hint}expected one of: {', '.join(keys)})"
-                raise self.fail(key, msg)
-            fields[key.value] = value
+            fields[key.value] = (key, value)
         return {**merged, **fields}
+
+    def mapping(self, node: Node, what: str, keys: tuple[str, ...]) -> dict[str, Node]:
+        """A mapping whose keys must be among ``keys``: key -> value node."""
+        found = self.entries(node, what)
+        for key, (key_node, _) in found.items():
+            if key not in keys:
+                raise self.unknown_key(key_node, what, keys)
+        return {key: value for key, (_, value) in found.items()}
+
+    def unknown_key(self, key: Node, what: str, keys: tuple[str, ...]) -> RFGraphError:
+        hint = _did_you_mean(key.value, keys)
+        return self.fail(key, f"{what}: unknown key {key.value!r} ({hint}expected one of: {', '.join(keys)})")
 
     def scalar(self, node: Node, what: str) -> object:
         self.visit(node)
@@ -228,7 +343,10 @@ class _Reader:
             raise self.fail(node, f"{what}: cannot read {node.value[:40]!r}") from None
 
     def name(self, node: Node, what: str) -> str:
-        self.scalar(node, what)
+        value = self.scalar(node, what)
+        if value is None or isinstance(value, bool):
+            kind = "the boolean" if isinstance(value, bool) else "null"
+            raise self.fail(node, f"{what} must be text or a number, got {kind} {node.value!r}")
         if not node.value:
             raise self.fail(node, f"{what} must not be empty")
         return str(node.value)
@@ -238,19 +356,79 @@ class _Reader:
         if isinstance(value, bool):
             raise self.fail(node, f"{what} must be an integer, got the boolean {node.value!r}")
         if not isinstance(value, int):
-            raise self.fail(node, f"{what} must be an integer, got {node.value!r}")
+            whole = isinstance(value, float) and value.is_integer()
+            hint = f" (write {int(value)}: a number with a point is not an integer)" if whole else ""  # type: ignore[call-overload]
+            raise self.fail(node, f"{what} must be an integer, got {node.value!r}{hint}")
         if minimum is not None and value < minimum:
             raise self.fail(node, f"{what} must be at least {minimum}, got {value}")
         return value
 
-    def per_axis(self, node: Node, what: str, dims: int, one: Callable[[Node, str], _T]) -> tuple[_T, ...]:
+    def boolean(self, node: Node, what: str) -> bool:
+        value = self.scalar(node, what)
+        if not isinstance(value, bool):
+            raise self.fail(node, f"{what} must be true or false, got {node.value!r}")
+        return value
+
+    def word(self, node: Node, what: str, words: tuple[str, ...]) -> str:
+        value = self.scalar(node, what)
+        if not isinstance(value, str) or value.lower() not in words:
+            hint = _did_you_mean(str(node.value).lower(), words)
+            raise self.fail(
+                node, f"{what} must be one of {', '.join(words)}, got {node.value!r} {hint}".rstrip()
+            )
+        return value.lower()
+
+    def factor(self, node: Node, what: str) -> Fraction:
+        value = self.scalar(node, what)
+        exact: Fraction | None = None
+        if isinstance(value, int) and not isinstance(value, bool):
+            exact = Fraction(value)
+        elif isinstance(value, float) or (isinstance(value, str) and re.fullmatch(r"\d+/\d+", value)):
+            try:  # the written decimal or p/q, never the float it rounds to
+                exact = Fraction(node.value.replace("_", ""))
+            except (ValueError, ZeroDivisionError):
+                exact = None
+        if exact is None or exact <= 0:
+            raise self.fail(
+                node, f"{what} must be a positive number such as 2, 1.5 or 3/2, got {node.value!r}"
+            )
+        return exact
+
+    def pair(self, node: Node, what: str, minimum: int | None, words: tuple[str, ...] = ()) -> Any:
+        """An amount for both sides, [before, after], or one of ``words``."""
+        self.visit(node)
+        if isinstance(node, SequenceNode):
+            if len(node.value) != 2:
+                msg = f"{what}: expected [before, after], got {len(node.value)} values"
+                raise self.fail(node, msg)
+            before, after = (self.integer(n, what, minimum) for n in node.value)
+            return (before, after)
+        value = self.scalar(node, what)
+        if isinstance(value, str) and value.lower() in words:
+            return value.lower()
+        if not isinstance(value, int) or isinstance(value, bool):
+            forms = ", ".join([*words, "an integer or [before, after]"])
+            raise self.fail(node, f"{what} must be {forms}, got {node.value!r}")
+        amount = self.integer(node, what, minimum)
+        return (amount, amount)
+
+    def value(self, param: Param, node: Node, dims: int) -> Any:
+        """A parameter's value: one for every axis, or a tuple of one per axis."""
+        kind = TYPES[param.type]
+        what = param.name
+        if not param.per_axis:
+            return kind.read(self, node, what)
         self.visit(node)
         if not isinstance(node, SequenceNode):
-            return (one(node, what),) * dims
-        if len(node.value) != dims:
-            msg = f"{what}: expected one value or {dims} (one per axis), got {len(node.value)}"
+            return (kind.read(self, node, what),) * dims
+        items = node.value
+        if kind.pair and dims == 1 and len(items) == 2 and all(isinstance(n, ScalarNode) for n in items):
+            return (kind.read(self, node, what),)  # 1-D [before, after]
+        if len(items) != dims:
+            pair = " or [before, after]" if kind.pair and dims == 1 else ""
+            msg = f"{what}: expected one value{pair} or {dims} (one per axis), got {len(items)}"
             raise self.fail(node, msg)
-        return tuple(one(item, f"{what}[{i}]") for i, item in enumerate(node.value))
+        return tuple(kind.read(self, item, f"{what}[{i}]") for i, item in enumerate(items))
 
     def network(self, root: Node) -> Network:
         top = self.mapping(root, "the document", TOP_KEYS)
@@ -260,6 +438,7 @@ class _Reader:
         if dims > MAX_DIMS:
             raise self.fail(top["dims"], f"dims must be at most {MAX_DIMS}, got {dims}")
         name = self.name(top["name"], "name") if "name" in top else _stem(self.path)
+        align = TYPES["align"].read(self, top["align"], "align") if "align" in top else "centre"
         input_name, input_size, input_line = "input", None, None
         if "input" in top:
             input_name, input_size = self.input(top["input"], dims)
@@ -282,6 +461,7 @@ class _Reader:
             input_size=input_size,
             path=self.path,
             input_line=input_line,
+            align=align,
         )
 
     def input(self, node: Node, dims: int) -> tuple[str, tuple[int, ...] | None]:
@@ -291,82 +471,79 @@ class _Reader:
         name = self.name(fields["name"], "input name") if "name" in fields else "input"
         if "size" not in fields:
             return name, None
-        size = self.per_axis(fields["size"], "input size", dims, lambda n, w: self.integer(n, w, 1))
-        return name, size
+        return name, self.value(Param("input size", "positive"), fields["size"], dims)
 
     def layer(self, node: Node, dims: int, previous: str) -> Layer:
-        fields = self.mapping(node, "layer", LAYER_KEYS)
+        found = self.entries(node, "layer")
+        fields = {key: value for key, (_, value) in found.items()}
         if "name" not in fields:
+            unknown = next((k for k, _ in found.values() if k.value not in LAYER_KEYS), None)
+            if unknown is not None:
+                raise self.unknown_key(unknown, "layer", LAYER_KEYS)
             raise self.fail(node, "layer: missing key 'name'")
         name = self.name(fields["name"], "name")
         try:
-            return self._layer(node, fields, name, dims, previous)
+            return self._layer(node, found, name, dims, previous)
         except RFGraphError as e:
             e.node = e.node or name
             raise
 
-    def _layer(self, node: Node, fields: dict[str, Node], name: str, dims: int, previous: str) -> Layer:
+    def _layer(
+        self, node: Node, found: dict[str, tuple[Node, Node]], name: str, dims: int, previous: str
+    ) -> Layer:
+        fields = {key: value for key, (_, value) in found.items()}
         if "op" not in fields:
             raise self.fail(node, "missing key 'op'")
         op = self.name(fields["op"], "op")
         if op not in OPS:
-            known = ", ".join(sorted(OPS))
-            msg = f"unknown op {op!r} ({_did_you_mean(op, list(OPS))}known ops: {known})"
+            msg = f"unknown op {op!r} ({_suggest_op(op)}known ops: {', '.join(sorted(OPS))})"
             raise self.fail(fields["op"], msg)
         spec = OPS[op]
-        for key, value in fields.items():
-            if key not in ("name", "op", "inputs") and key not in spec.params:
-                takes = ", ".join(spec.params) or "no parameters"
-                raise self.fail(value, f"op {op!r} does not take {key!r} (it takes: {takes})")
+        params = {p.name: p for p in spec.params}
+        for key, (key_node, value) in found.items():
+            if key in COMMON_KEYS or key in params:
+                continue
+            if key not in LAYER_KEYS:  # no op takes it: a typo
+                raise self.unknown_key(key_node, "layer", (*COMMON_KEYS, *params))
+            takes = ", ".join(params) or "no parameters"
+            raise self.fail(value, f"op {op!r} does not take {key!r} (it takes: {takes})")
         inputs: tuple[str, ...] = (previous,)
         if "inputs" in fields:
             value = fields["inputs"]
             self.visit(value)
             items = value.value if isinstance(value, SequenceNode) else [value]
             inputs = tuple(self.name(item, "input name") for item in items)
+        given = {key: self.value(params[key], fields[key], dims) for key in fields if key in params}
+        missing = [p.name for p in spec.params if p.required and p.name not in given]
+        if missing:
+            raise self.fail(node, f"op {op!r} needs {' and '.join(map(repr, missing))}")
+        _check_one_of(self, spec, given, node)
+        for p in spec.params:
+            if p.requires is not None and given.get(p.name) is True:
+                other, values = p.requires
+                got = given.get(other, params[other].default)
+                if got not in values:
+                    msg = f"{p.name}: true needs {other} {' or '.join(values)}, got {got}"
+                    raise self.fail(fields[p.name], msg)
+        channels = self.value(CHANNELS, fields["channels"], dims) if "channels" in fields else None
+        return Layer(name, op, inputs, _with_defaults(spec, given, dims), channels, line=_line(node))
 
-        def positive(key: str) -> tuple[int, ...]:
-            if key not in fields:
-                return (DEFAULTS[key],) * dims
-            return self.per_axis(fields[key], key, dims, lambda n, w: self.integer(n, w, 1))
 
-        padding: tuple[Padding, ...] = ((0, 0),) * dims
-        if "padding" in fields:
-            padding = self.per_axis(fields["padding"], "padding", dims, self._padding(spec.crops))
-        return Layer(
-            name,
-            op,
-            inputs,
-            positive("kernel"),
-            positive("stride"),
-            positive("dilation"),
-            padding,
-            line=_line(node),
-        )
+def _check_one_of(reader: _Reader, spec: Op, given: dict[str, Any], node: Node) -> None:
+    if not spec.one_of:
+        return
+    chosen = [k for k in spec.one_of if k in given]
+    if len(chosen) != 1:
+        what = "both " + " and ".join(chosen) if chosen else "none"
+        raise reader.fail(node, f"give exactly one of {', '.join(spec.one_of)} (got {what})")
 
-    def _padding(self, crops: bool) -> Callable[[Node, str], Padding]:
-        minimum = None if crops else 0
 
-        def one(node: Node, what: str) -> Padding:
-            self.visit(node)
-            if isinstance(node, SequenceNode):
-                if len(node.value) != 2:
-                    msg = f"{what}: expected [before, after], got {len(node.value)} values"
-                    raise self.fail(node, msg)
-                before, after = (self.integer(n, what, minimum) for n in node.value)
-                return (before, after)
-            value = self.scalar(node, what)
-            if isinstance(value, str) and value.lower() in ("same", "valid") and not crops:
-                return value.lower()  # type: ignore[return-value]
-            if not isinstance(value, int) or isinstance(value, bool):
-                forms = (
-                    "an integer or [before, after]" if crops else "same, valid, an integer or [before, after]"
-                )
-                raise self.fail(node, f"{what} must be {forms}, got {node.value!r}")
-            amount = self.integer(node, what, minimum)
-            return (amount, amount)
-
-        return one
+def _with_defaults(spec: Op, given: dict[str, Any], dims: int) -> dict[str, Any]:
+    params = dict(given)
+    for p in spec.params:
+        if p.name not in params and p.default is not None:
+            params[p.name] = (p.default,) * dims if p.per_axis else p.default
+    return params
 
 
 def _stem(path: str | None) -> str:

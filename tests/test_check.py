@@ -25,6 +25,10 @@ ROOT = Path(__file__).resolve().parent.parent
 ALIGNED = TINY_RESNET
 MISALIGNED_ON_ONE_AXIS = ALIGNED.replace("padding: 1, inputs: [pool1]", "padding: [1, 0], inputs: [pool1]")
 UNKNOWN_KEY = "layers:\n  - {name: c, op: conv, kernel: 3}\n  - {name: d, op: conv, kernal: 3}\n"
+KERNAL = (
+    "node 'd': layer: unknown key 'kernal' (did you mean 'kernel'? "
+    "expected one of: name, op, inputs, channels, kernel, stride, dilation, padding)"
+)
 SPECS = {
     "aligned": ALIGNED,
     "misaligned": MISALIGNED_BY_PADDING,
@@ -61,17 +65,14 @@ def test_text_one_summary_line_per_file(specs, capsys):
     assert main(["check", "aligned.yaml", "misaligned.yaml", "invalid.yaml"]) == 2
     out, err = capsys.readouterr()
     assert out.splitlines() == [
-        "aligned.yaml: aligned (6 nodes, 1 merges)",
-        "misaligned.yaml: MISALIGNED: 1 of 1 merges on some axis",
+        "aligned.yaml: aligned (6 nodes, 1 merge)",
+        "misaligned.yaml: MISALIGNED: 1 of 1 merge on some axis",
         "misaligned.yaml:8: node 'block1' axis h: centres differ: shortcut (r=11, S=8, P=3, centre=2), "
         "branch (r=19, S=8, P=3, centre=6)",
         "misaligned.yaml:8: node 'block1' axis w: centres differ: shortcut (r=11, S=8, P=3, centre=2), "
         "branch (r=19, S=8, P=3, centre=6)",
     ]
-    assert err.splitlines() == [
-        "invalid.yaml:3: layer: unknown key 'kernal' (did you mean 'kernel'? expected one of: "
-        "name, op, inputs, kernel, stride, dilation, padding)"
-    ]
+    assert err.splitlines() == ["invalid.yaml:3: " + KERNAL]
 
 
 def test_a_merge_misaligned_on_one_axis_is_one_merge(tmp_path, capsys):
@@ -79,7 +80,7 @@ def test_a_merge_misaligned_on_one_axis_is_one_merge(tmp_path, capsys):
     path.write_text(MISALIGNED_ON_ONE_AXIS)
     assert main(["check", str(path)]) == 1
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == f"{path}: MISALIGNED: 1 of 1 merges on some axis"
+    assert out[0] == f"{path}: MISALIGNED: 1 of 1 merge on some axis"
     assert len(out) == 2 and "axis w: centres differ" in out[1]
 
 
@@ -144,14 +145,13 @@ def test_github_annotations_point_at_the_merge_and_the_error(specs, capsys):
     out, err = capsys.readouterr()
     assert err == ""
     assert out.splitlines() == [
-        "aligned.yaml: aligned (6 nodes, 1 merges)",
-        "misaligned.yaml: MISALIGNED: 1 of 1 merges on some axis",
+        "aligned.yaml: aligned (6 nodes, 1 merge)",
+        "misaligned.yaml: MISALIGNED: 1 of 1 merge on some axis",
         "::error file=misaligned.yaml,line=8,title=rfgraph%3A misaligned merge::node 'block1' axis h: "
         "centres differ: shortcut (r=11, S=8, P=3, centre=2), branch (r=19, S=8, P=3, centre=6)",
         "::error file=misaligned.yaml,line=8,title=rfgraph%3A misaligned merge::node 'block1' axis w: "
         "centres differ: shortcut (r=11, S=8, P=3, centre=2), branch (r=19, S=8, P=3, centre=6)",
-        "::error file=invalid.yaml,line=3,title=rfgraph%3A invalid network spec::layer: unknown key 'kernal' "
-        "(did you mean 'kernel'? expected one of: name, op, inputs, kernel, stride, dilation, padding)",
+        "::error file=invalid.yaml,line=3,title=rfgraph%3A invalid network spec::" + KERNAL,
     ]
 
 
@@ -207,12 +207,10 @@ def test_json_is_one_document_for_all_files(specs, capsys):
     assert misaligned["error"] is None
     assert invalid["misalignments"] == []
     assert invalid["error"] == {
-        "message": "layer: unknown key 'kernal' (did you mean 'kernel'? expected one of: "
-        "name, op, inputs, kernel, stride, dilation, padding)",
+        "message": KERNAL.removeprefix("node 'd': "),
         "line": 3,
-        "node": None,
-        "text": "invalid.yaml:3: layer: unknown key 'kernal' (did you mean 'kernel'? expected one of: "
-        "name, op, inputs, kernel, stride, dilation, padding)",
+        "node": "d",
+        "text": "invalid.yaml:3: " + KERNAL,
     }
 
 
@@ -299,7 +297,7 @@ def test_hook_entry_runs_like_pre_commit(specs, runner, staged, code):
     assert run.returncode == code, run.stdout + run.stderr
     assert "Traceback" not in run.stderr
     assert "README.md" not in run.stdout + run.stderr
-    assert "aligned.yaml: aligned (6 nodes, 1 merges)" in run.stdout
+    assert "aligned.yaml: aligned (6 nodes, 1 merge)" in run.stdout
 
 
 def test_hook_with_args_as_the_readme_writes_them(specs):
@@ -315,7 +313,7 @@ def test_hook_with_args_as_the_readme_writes_them(specs):
     )
     # the size reached the analysis (at 224 the misaligned branch's map is a pixel short) and no file was lost
     assert run.returncode == 2, run.stderr
-    assert run.stdout == "aligned.yaml: aligned (6 nodes, 1 merges)\n"
+    assert run.stdout == "aligned.yaml: aligned (6 nodes, 1 merge)\n"
     assert "merge joins feature maps of different sizes: shortcut 28x28, branch 27x27" in run.stderr
 
 

@@ -44,6 +44,7 @@ def test_analyze_json_is_the_documented_document(spec, capsys):
         "P": [7, 7],
         "r_min": [11, 11],
         "aligned": True,
+        "global": False,
         "size": [28, 28],
     }
     assert doc["aligned"] is True and doc["misalignments"] == []
@@ -54,10 +55,11 @@ def test_analyze_json_reports_misalignments_with_exact_centres(spec, capsys):
     doc = json.loads(capsys.readouterr().out)
     assert doc["aligned"] is False and doc["nodes"]["block1"]["aligned"] is False
     first = doc["misalignments"][0]
-    assert (first["node"], first["axis"]) == ("block1", 0)
+    assert (first["node"], first["axis"], first["axis_name"]) == ("block1", 0, "h")
+    assert (first["rule"], first["reason"], first["period"]) == ("centre", "centres differ", 1)
     assert first["inputs"] == [
-        {"node": "shortcut", "r": 11, "S": 8, "P": 3, "centre": 2},
-        {"node": "branch", "r": 19, "S": 8, "P": 3, "centre": 6},
+        {"node": "shortcut", "r": 11, "S": 8, "P": 3, "centre": 2, "anchors": [2]},
+        {"node": "branch", "r": 19, "S": 8, "P": 3, "centre": 6, "anchors": [6]},
     ]
 
 
@@ -106,7 +108,7 @@ def test_check_exit_codes(spec, capsys):
     out = capsys.readouterr().out
     assert f"{bad}:8: node 'block1' axis h: centres differ: shortcut (r=11, S=8, P=3, centre=2)" in out
     assert main(["check", good, bad, broken]) == 2
-    assert f"{broken}:1: layer: unknown key 'kernal'" in capsys.readouterr().err
+    assert f"{broken}:1: node 'c': layer: unknown key 'kernal'" in capsys.readouterr().err
 
 
 def test_invalid_input_is_one_line_on_stderr(spec, capsys):
@@ -130,16 +132,43 @@ def test_python_dash_m(spec):
     assert run.returncode == 1 and "centres differ" in run.stdout and run.stderr == ""
 
 
-def test_input_size_does_not_swallow_the_files_after_it(spec, capsys):
+def test_input_size_is_one_token_and_never_swallows_positionals(spec, capsys):
     good, other = spec(ALIGNED, "good.yaml"), spec(ALIGNED, "other.yaml")
     assert main(["check", "--input-size", "224", good, other]) == 0
     assert f"{other}: aligned" in capsys.readouterr().out
     for argv in (
-        ["analyze", "--input-size", "224", "320", good, "--format", "json"],
-        ["analyze", "--input-size", "224", "320", "--format", "json", good],
+        ["analyze", "--input-size", "224x320", good, "--format", "json"],
+        ["analyze", "--input-size", "224X320", "--format", "json", good],
+        ["analyze", good, "--input-size=224x320", "--format", "json"],
     ):
         assert main(argv) == 0
         assert json.loads(capsys.readouterr().out)["input_size"] == [224, 320]
+    # feature indices after the size stay feature indices
+    assert main(["locate", good, "block1", "--input-size", "224", "0", "1", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["feature"] == [0, 1]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("abc", "expected a size such as 224, or one per axis such as 224x160, got 'abc'"),
+        ("0", "sizes must be at least 1, got '0'"),
+        ("224x0", "sizes must be at least 1, got '224x0'"),
+        ("1.5", "expected a size such as 224"),
+        ("224,160", "expected a size such as 224"),
+    ],
+)
+def test_bad_input_sizes_are_usage_errors(spec, capsys, value, message):
+    with pytest.raises(SystemExit) as info:
+        main(["analyze", spec(ALIGNED), "--input-size", value])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument --input-size: {message}" in err and "Traceback" not in err
+
+
+def test_input_size_of_the_wrong_length_is_one_located_line(spec, capsys):
+    assert main(["analyze", spec(ALIGNED), "--input-size", "8x8x8"]) == 2
+    assert capsys.readouterr().err.endswith("input size must be 1 or 2 positive integers, got [8, 8, 8]\n")
 
 
 def test_names_the_terminal_cannot_encode_are_escaped(spec):

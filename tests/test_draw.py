@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import sys
 import xml.etree.ElementTree as ET
 from itertools import pairwise
 from pathlib import Path
@@ -14,11 +13,10 @@ from nets import TINY_RESNET
 
 from rfgraph import analyze, loads
 from rfgraph.cli import main
-from rfgraph.draw import plot_depth, to_svg
+from rfgraph.draw import to_svg
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
 SVG = "{http://www.w3.org/2000/svg}"
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 ALIGNED = TINY_RESNET
 
@@ -92,7 +90,7 @@ def test_misaligned_merges_and_their_input_edges_are_marked():
     assert "aligned" in classes(found["tail"])
     for name, g in found.items():
         layer = analysis.network.layers.get(name)
-        is_merge = layer is not None and layer.spec.kind == "merge"
+        is_merge = layer is not None and layer.spec.merge is not None
         assert ("misaligned" in classes(g)) == (name in bad)
         assert ("merge" in classes(g)) == is_merge
     bad_inputs = {u for m in analysis.misalignments for u, _ in m.inputs}
@@ -157,41 +155,6 @@ def test_cli_draw_invalid_input_exits_2(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith(f"{bad}:2: ") and err.count("\n") == 1
     assert not (tmp_path / "x.svg").exists()
-
-
-def test_plot_without_matplotlib_says_what_to_install(tmp_path, capsys, monkeypatch):
-    for module in ["matplotlib", "matplotlib.figure", "matplotlib.backends.backend_agg", "matplotlib.ticker"]:
-        monkeypatch.setitem(sys.modules, module, None)  # makes `import` raise ImportError
-    out = tmp_path / "rf.png"
-    assert main(["plot", str(MODELS / "vgg_16.yaml"), "-o", str(out)]) == 2
-    err = capsys.readouterr().err
-    assert err == f'{out}: plotting needs matplotlib: pip install "rfgraph[draw]"\n'
-    assert not out.exists()
-
-
-def test_cli_plot_writes_a_png(tmp_path):
-    pytest.importorskip("matplotlib")
-    out = tmp_path / "rf.png"
-    models = [str(MODELS / "resnet_v1_50.yaml"), str(MODELS / "inception_v3.yaml")]
-    assert main(["plot", *models, "--input-size", "224", "-o", str(out)]) == 0
-    assert out.read_bytes().startswith(PNG_MAGIC)
-    assert [p.name for p in tmp_path.iterdir()] == ["rf.png"]
-
-
-def test_plot_labels_each_network_and_marks_misaligned_merges():
-    pytest.importorskip("matplotlib")
-    analyses = [analyze(MODELS / "vgg_16.yaml"), analyze(loads(MISALIGNED_TWICE))]
-    svg = plot_depth(analyses, format="svg").decode("utf-8")
-    parse(svg)
-    for text in ["vgg_16", "tiny_resnet (h)", "tiny_resnet (w)", "tiny_resnet: misaligned merge"]:
-        assert text in svg
-
-
-def test_cli_plot_unknown_format_exits_2(tmp_path, capsys):
-    pytest.importorskip("matplotlib")
-    out = tmp_path / "rf.xyz"
-    assert main(["plot", str(MODELS / "vgg_16.yaml"), "-o", str(out)]) == 2
-    assert capsys.readouterr().err.startswith(f"{out}: cannot plot to format 'xyz' (expected one of: ")
 
 
 def test_docs_pictures_are_current():

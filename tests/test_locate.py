@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import json
-import random
 from fractions import Fraction
 from pathlib import Path
 
 import pytest
-import yaml
-from brute import Brute, SizeError
+from brute import FEATURES, Brute, SizeError
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from randomnets import random_networks
 
 from rfgraph import RFGraphError, analyze, loads
 from rfgraph.cli import main
-from rfgraph.locate import check_input_size, locate, locate_pixel
+from rfgraph.fit import check_input_size
+from rfgraph.locate import locate, locate_pixel
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
 
@@ -48,7 +47,7 @@ layers:
         (TWO_CONVS, 8, "c2", (0, 0), -3, 3, 0, (0, 3), (3, 0)),
         (TWO_CONVS, 8, "c2", (1, 1), 1, 7, 4, (1, 7), (0, 0)),
         (TWO_CONVS, 6, "c2", (1, 1), 1, 7, 4, (1, 5), (0, 2)),
-        (TWO_CONVS, None, "c2", (1, 1), 1, 7, 4, (1, 7), (0, None)),
+        (TWO_CONVS, None, "c2", (1, 1), 1, 7, 4, None, (0, None)),
         (PAD_THEN_POINT, 9, "c", (0,), -5, -4, Fraction(-9, 2), None, (2, 0)),
         (PAD_THEN_POINT, 9, "c", (2,), 1, 2, Fraction(3, 2), (1, 2), (0, 0)),
     ],
@@ -281,67 +280,42 @@ def test_cli_locate_bad_coordinates_exit_2(net, capsys, argv, message):
 # --- cross-check against the brute force on random chains and DAGs ---------------------------------
 
 
-@st.composite
-def small_networks(draw):
-    dims = draw(st.sampled_from([1, 2]))
-    names = ["input"]
-    layers = []
-    for i in range(draw(st.integers(1, 6))):
-        op = draw(st.sampled_from(["conv", "conv", "pool", "pad", "relu", "add", "concat"]))
-        layer = {"name": f"n{i}", "op": op}
-        if op in ("add", "concat"):
-            layer["inputs"] = draw(st.lists(st.sampled_from(names), min_size=2, max_size=3))
-        else:
-            layer["inputs"] = [draw(st.sampled_from(names[-2:]))]  # mostly chains
-        if op in ("conv", "pool"):
-            layer["kernel"] = draw(st.lists(st.integers(1, 4), min_size=dims, max_size=dims))
-            layer["stride"] = draw(st.lists(st.integers(1, 3), min_size=dims, max_size=dims))
-            layer["dilation"] = draw(st.integers(1, 2))
-            layer["padding"] = draw(st.one_of(st.sampled_from(["same", "valid"]), st.integers(0, 2)))
-        elif op == "pad":
-            pair = st.lists(st.integers(-1, 3), min_size=2, max_size=2)
-            layer["padding"] = draw(st.lists(pair, min_size=dims, max_size=dims))
-        layers.append(layer)
-        names.append(layer["name"])
-    random.Random(draw(st.integers(0, 10**6))).shuffle(layers)
-    size = draw(st.one_of(st.none(), st.integers(2, 24)))
-    return yaml.safe_dump({"dims": dims, "layers": layers}, sort_keys=False), size
-
-
 def _check_against_brute(net, a, brute, n):
     for v in a:
         rf = a[v]
         for i in range(net.dims):
-            undefined = (v, i) in brute.undefined
-            features = range(rf.size[i]) if rf.size is not None else range(6)
+            local = brute.state[v, i] == "local"
+            features = range(rf.size[i]) if rf.size is not None else range(FEATURES // 3)
             for x in features:
                 feature = [0] * net.dims
                 feature[i] = x
                 got = locate(a, v, feature).axes[i]
-                if undefined:
-                    assert got.first is None and got.note.startswith("undefined")
+                box = brute.interval(v, i, x) if local else None
+                if box is None:
+                    assert got.first is None and got.note, (v, i, x)
                     continue
-                lo, hi = brute.interval(v, i, x)
+                lo, hi = box
                 assert (got.first, got.last, got.centre) == (lo, hi, Fraction(lo + hi, 2)), (v, i, x)
-                box = range(lo, hi + 1)
-                inside = [p for p in box if p >= 0 and (n is None or p < n[i])]
-                assert got.clipped == ((inside[0], inside[-1]) if inside else None)
-                assert got.padding_before == sum(1 for p in box if p < 0)
-                assert got.padding_after == (None if n is None else sum(1 for p in box if p >= n[i]))
+                assert got.clipped == (None if n is None else brute.clipped(v, i, x)), (v, i, x)
+                span = range(lo, hi + 1)
+                assert got.padding_before == sum(1 for p in span if p < 0)
+                assert got.padding_after == (None if n is None else sum(1 for p in span if p >= n[i]))
             for u in range(n[i]) if n is not None else (0, 1, 4, 9):
                 pixel = [0] * net.dims
                 pixel[i] = u
                 got = locate_pixel(a, v, pixel).axes[i]
-                if undefined:
-                    assert got.first is None and got.note.startswith("undefined")
+                if not local:
+                    assert got.first is None and got.count == 0 and got.note
                     continue
-                bound = rf.size[i] if rf.size is not None else max(0, u + brute.field(v, i).P + 2)
-                seen = [
-                    x for x in range(bound) if brute.interval(v, i, x)[0] <= u <= brute.interval(v, i, x)[1]
-                ]
-                if seen:  # a contiguous range: the boxes move monotonically with x
-                    assert seen == list(range(seen[0], seen[-1] + 1))
-                assert (got.first, got.last) == ((seen[0], seen[-1]) if seen else (None, None)), (v, i, u)
+                if n is None:
+                    bound = u + 4 * max(1, brute.field(v, i).P or 0) * FEATURES
+                    boxes = [brute.interval(v, i, x) for x in range(min(bound, 4 * FEATURES))]
+                else:
+                    boxes = [brute.clipped(v, i, x) for x in range(rf.size[i])]
+                seen = [x for x, b in enumerate(boxes) if b is not None and b[0] <= u <= b[1]]
+                assert (got.first, got.last, got.count) == (
+                    (seen[0], seen[-1], len(seen)) if seen else (None, None, 0)
+                ), (v, i, u)
 
 
 def _check_fit_against_brute(net, a, brute, n):
@@ -350,27 +324,28 @@ def _check_fit_against_brute(net, a, brute, n):
     for v in a:
         if v == net.input:
             continue
-        axes = tuple(
-            i for i in range(net.dims) if all(brute.r_min(u, i) >= n[i] for u in net.layers[v].inputs)
-        )
+        axes = []
+        for i in range(net.dims):
+            r_mins = [brute.r_min(u, i) for u in net.layers[v].inputs]
+            r_mins = [r for r in r_mins if r is not None]
+            if r_mins and all(r >= n[i] for r in r_mins):
+                axes.append(i)
         if axes:
-            want.append((v, axes))
+            want.append((v, tuple(axes)))
     assert [(b.node, b.axes) for b in fit.borders] == want
     for out in fit.outputs:
         for i, whole in enumerate(out.whole):
-            if (out.node, i) in brute.undefined:
+            if brute.state[out.node, i] != "local":
                 assert whole is None
                 continue
             covering = [
-                x
-                for x in range(a[out.node].size[i])
-                if brute.interval(out.node, i, x)[0] <= 0 and brute.interval(out.node, i, x)[1] >= n[i] - 1
+                x for x in range(a[out.node].size[i]) if brute.clipped(out.node, i, x) == (0, n[i] - 1)
             ]
             assert whole == len(covering)
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(small_networks())
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_networks(max_layers=6, chains=True, sizes=(2, 24)))
 def test_locate_agrees_with_brute_force(case):
     text, size = case
     net = loads(text)

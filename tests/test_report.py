@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from rfgraph import analyze, loads
@@ -73,7 +75,7 @@ def test_table_marks_border_layers_and_says_what_the_output_sees():
     assert _row(text, "c2")[-1] == "8"  # the size column: no note on c2
     assert _row(text, "c3")[-1] == "border"
     assert (
-        "border: 1 layer(s), from 'c3', whose every input's r_min already covers the 8 input: "
+        "border: 1 layer, from 'c3', whose every input's r_min already covers the 8 input: "
         "predicted unproductive (rfa-toolbox's border layers)." in text
     )
     assert "output 'c3': features that see the whole 8 input: x 6 of 8." in text
@@ -131,21 +133,40 @@ def test_cli_endpoints_markdown(spec, capsys):
     assert "Branch" not in out and "| Mixed_5b |" in out and "- showing 4 of 6 nodes" in out
 
 
-@pytest.mark.parametrize(
-    ("argv", "message"),
-    [
-        (["--only", "nothing*"], "no node matches --only nothing*\n"),
-        (
-            ["--endpoints", "--format", "json"],
-            "--only and --endpoints filter the table and markdown formats, not json",
-        ),
-    ],
-    ids=["no_match", "json"],
-)
-def test_cli_filter_errors_exit_2(spec, capsys, argv, message):
-    assert main(["analyze", spec, *argv]) == 2
+def test_cli_filter_without_a_match_exits_2(spec, capsys):
+    assert main(["analyze", spec, "--only", "nothing*"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith(spec + ": ") and message in err
+    assert err.startswith(spec + ": ") and "no node matches --only nothing*\n" in err
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_cli_filters_every_format(spec, capsys, fmt):
+    assert main(["analyze", spec, "--endpoints", "--format", fmt]) == 0
+    out = capsys.readouterr().out
+    assert "Mixed_5b" in out and "Branch" not in out
+    assert main(["analyze", spec, "--only", "Mixed_5b/*", "--format", fmt]) == 0
+    out = capsys.readouterr().out
+    assert "Branch_1" in out and "Conv2d_1a_3x3" not in out
+    if fmt == "json":
+        doc = json.loads(out)
+        assert list(doc["nodes"]) == ["Mixed_5b/Branch_0/Conv2d_0a_1x1", "Mixed_5b/Branch_1/Conv2d_0b_5x5"]
+
+
+@pytest.mark.parametrize(
+    ("name", "first_line"),
+    [
+        ("out.json", "{"),
+        ("out.csv", "node,op,axis"),
+        ("out.md", "**inception_like"),
+        ("out.txt", "inception_like"),
+    ],
+)
+def test_output_format_follows_the_extension_unless_given(spec, tmp_path, name, first_line):
+    out = tmp_path / name
+    assert main(["analyze", spec, "-o", str(out)]) == 0
+    assert out.read_text().startswith(first_line)
+    assert main(["analyze", spec, "-o", str(out), "--format", "table"]) == 0
+    assert out.read_text().startswith("inception_like")
 
 
 def test_cli_help_documents_the_endpoint_rule(capsys):

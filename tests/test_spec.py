@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import pytest
 
 from rfgraph import RFGraphError, load, loads
+from rfgraph.ops import OPS
 
 
 def test_defaults():
     net = loads("layers: [{name: c, op: conv}]")
     layer = net.layers["c"]
     assert (net.name, net.input, net.dims, net.input_size) == ("network", "input", 2, None)
-    assert (layer.kernel, layer.stride, layer.dilation, layer.padding) == (
-        (1, 1),
-        (1, 1),
-        (1, 1),
-        ((0, 0), (0, 0)),
-    )
+    assert layer.params == {
+        "kernel": (1, 1),
+        "stride": (1, 1),
+        "dilation": (1, 1),
+        "padding": ((0, 0), (0, 0)),
+    }
     assert layer.inputs == ("input",)
 
 
@@ -33,7 +36,7 @@ def test_defaults():
 )
 def test_padding_forms(padding, expected):
     net = loads(f"layers: [{{name: c, op: conv, kernel: 3, padding: {padding}}}]")
-    assert net.layers["c"].padding == expected
+    assert net.layers["c"].params["padding"] == expected
 
 
 def test_per_axis_values_and_input_forms():
@@ -45,7 +48,7 @@ layers:
   - {name: c, op: conv, kernel: [1, 7], stride: [2, 1], dilation: [1, 2]}
 """)
     c = net.layers["c"]
-    assert (c.kernel, c.stride, c.dilation) == ((1, 7), (2, 1), (1, 2))
+    assert (c.params["kernel"], c.params["stride"], c.params["dilation"]) == ((1, 7), (2, 1), (1, 2))
     assert (net.input, net.input_size) == ("img", (32, 24))
     assert loads("input: {size: 9}\nlayers: [{name: c, op: relu}]").input_size == (9, 9)
 
@@ -67,12 +70,13 @@ layers:
   - &conv3 {name: a, op: conv, kernel: 3, padding: same}
   - {<<: *conv3, name: b}
 """)
-    assert net.layers["b"].kernel == (3, 3) and net.layers["b"].inputs == ("a",)
+    assert net.layers["b"].params["kernel"] == (3, 3) and net.layers["b"].inputs == ("a",)
 
 
 def test_one_dimensional_and_three_dimensional_nets():
-    assert loads("dims: 1\nlayers: [{name: c, op: conv, kernel: 3}]").layers["c"].kernel == (3,)
-    assert loads("dims: 3\nlayers: [{name: c, op: conv, kernel: [1, 3, 3]}]").layers["c"].kernel == (1, 3, 3)
+    assert loads("dims: 1\nlayers: [{name: c, op: conv, kernel: 3}]").layers["c"].params["kernel"] == (3,)
+    three = loads("dims: 3\nlayers: [{name: c, op: conv, kernel: [1, 3, 3]}]")
+    assert three.layers["c"].params["kernel"] == (1, 3, 3)
 
 
 def test_load_reads_files_and_names_the_network_after_them(tmp_path):
@@ -88,8 +92,8 @@ def test_load_reads_files_and_names_the_network_after_them(tmp_path):
     [
         (
             "layers:\n  - {name: c, op: conv, kernal: 3}\n",
-            "net.yaml:2: layer: unknown key 'kernal' (did you mean 'kernel'? "
-            "expected one of: name, op, inputs, kernel, stride, dilation, padding)",
+            "net.yaml:2: node 'c': layer: unknown key 'kernal' (did you mean 'kernel'? "
+            "expected one of: name, op, inputs, channels, kernel, stride, dilation, padding)",
         ),
         ("layers:\n  - {name: c, op: conv, inputs: [x]}\n", "net.yaml:2: node 'c': unknown input 'x'"),
         (
@@ -181,3 +185,112 @@ def test_invalid_utf8_is_located(tmp_path):
     with pytest.raises(RFGraphError, match="not UTF-8") as info:
         load(path)
     assert info.value.line == 2
+
+
+# --- forms people write, and what the loader says about them ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("padding", "expected"),
+    [
+        ("[1, 0]", ((1, 0),)),  # 1-D: [before, after]
+        ("[[1, 0]]", ((1, 0),)),  # one per axis, the axis' [before, after]
+        ("2", ((2, 2),)),
+        ("same_lower", ("same_lower",)),
+    ],
+)
+def test_one_dimensional_padding_is_before_after(padding, expected):
+    net = loads(f"dims: 1\nlayers: [{{name: c, op: conv, kernel: 3, padding: {padding}}}]")
+    assert net.layers["c"].params["padding"] == expected
+
+
+def test_one_dimensional_padding_of_three_values_says_what_it_expects():
+    with pytest.raises(
+        RFGraphError, match=r"expected one value or \[before, after\] or 1 \(one per axis\), got 3"
+    ):
+        loads("dims: 1\nlayers: [{name: c, op: conv, padding: [1, 0, 2]}]")
+
+
+def test_a_whole_number_with_a_point_is_not_an_integer_and_the_message_says_so():
+    with pytest.raises(RFGraphError, match=r"kernel must be an integer, got '3\.0' \(write 3: "):
+        loads("layers: [{name: c, op: conv, kernel: 3.0}]")
+
+
+@pytest.mark.parametrize("name", ["true", "null", "~", "no"])
+def test_names_are_text_or_numbers(name):
+    with pytest.raises(RFGraphError, match="name must be text or a number, got"):
+        loads(f"layers: [{{name: {name}, op: relu}}]")
+    assert list(loads("layers: [{name: 1.5, op: relu}, {name: 7, op: relu}]").layers) == ["1.5", "7"]
+
+
+@pytest.mark.parametrize(
+    ("op", "suggestion"),
+    [
+        ("conv3", "did you mean 'conv'?"),
+        ("upsampling", "did you mean 'upsample'?"),
+        ("Upsample", "did you mean 'upsample'?"),
+        ("conv_transpose", "did you mean 'transposed_conv'?"),
+        ("ConvTranspose2d", "did you mean 'transposed_conv'?"),
+        ("deconv", "did you mean 'transposed_conv'?"),
+        ("MaxPool2d", "did you mean 'max_pool'?"),
+        ("interpolate", "did you mean 'resize'?"),
+        ("ReLU_6", "did you mean 'relu6'?"),
+    ],
+)
+def test_unknown_ops_suggest_an_op_of_the_same_kind(op, suggestion):
+    with pytest.raises(RFGraphError, match=f"unknown op '{op}' \\({suggestion}"):
+        loads(f"layers: [{{name: c, op: {op}}}]")
+
+
+@pytest.mark.parametrize("op", ["downsample", "upscale", "strided_scale", "sampler"])
+def test_a_resampling_word_never_suggests_a_pointwise_op(op):
+    with pytest.raises(RFGraphError) as info:
+        loads(f"layers: [{{name: c, op: {op}}}]")
+    hint = info.value.message.split("(", 1)[1]
+    if hint.startswith("did you mean"):
+        suggested = hint.split("'")[1]
+        assert OPS[suggested] is not OPS["relu"] and OPS[suggested].merge is None, suggested
+
+
+@pytest.mark.parametrize(
+    ("text", "pattern"),
+    [
+        ("layers: [{name: u, op: upsample}]", "op 'upsample' needs 'factor'"),
+        ("layers: [{name: u, op: resize, factor: 2, size: 8}]", "give exactly one of factor, size, size_of"),
+        ("layers: [{name: u, op: resize}]", "give exactly one of factor, size, size_of .got none."),
+        (
+            "layers: [{name: u, op: resize, factor: -2}]",
+            "factor must be a positive number such as 2, 1.5 or 3/2",
+        ),
+        ("layers: [{name: u, op: resize, factor: '1.5'}]", "factor must be a positive number"),
+        ("layers: [{name: u, op: upsample, factor: 2, mode: linear}]", "mode must be one of nearest"),
+        ("layers: [{name: u, op: pool, ceil_mode: 1}]", "ceil_mode must be true or false, got '1'"),
+        ("layers: [{name: u, op: crop, size_of: nowhere}]", "size_of: unknown node 'nowhere'"),
+        (
+            "align: middle\nlayers: [{name: u, op: relu}]",
+            "align must be one of centre, start, end, none, center",
+        ),
+        ("layers: [{name: c, op: relu, channels: 0}]", "channels must be at least 1"),
+    ],
+)
+def test_modern_op_parameters_are_checked(text, pattern):
+    with pytest.raises(RFGraphError, match=pattern):
+        loads(text)
+
+
+def test_modern_op_parameters_and_their_defaults():
+    net = loads(
+        """
+layers:
+  - {name: up, op: upsample, factor: [2, 3], mode: Bilinear, channels: 8}
+  - {name: rs, op: resize, factor: 1.5}
+  - {name: rt, op: resize, factor: 3/2}
+  - {name: t, op: transposed_conv, kernel: 4, stride: 2, padding: 1}
+  - {name: m, op: add, inputs: [t, rs], align: Center}
+"""
+    )
+    up, rs, rt, t, m = net.layers.values()
+    assert up.params == {"factor": (2, 3), "mode": "bilinear", "align_corners": False} and up.channels == 8
+    assert rs.params["factor"] == rt.params["factor"] == (Fraction(3, 2),) * 2
+    assert t.params["padding"] == ((1, 1), (1, 1)) and t.params["output_padding"] == (0, 0)
+    assert m.align == "centre" and up.align is None

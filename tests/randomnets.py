@@ -1,0 +1,105 @@
+"""Random networks with every op, for cross-checking the one pass against the brute force."""
+
+from __future__ import annotations
+
+import random
+
+import yaml
+from hypothesis import strategies as st
+
+MERGES = ["add", "mul", "concat"]
+# ops that make fields repeat with a period (the brute force looks for periods up to 32)
+PERIODIC = {"upsample", "transposed_conv", "pixel_shuffle", "resize"}
+
+
+@st.composite
+def random_networks(
+    draw,
+    *,
+    max_layers: int = 7,
+    chains: bool = False,
+    sizes: tuple[int, int] = (6, 30),
+    dims: tuple[int, ...] = (1, 2),
+    unicode: bool = False,
+):
+    """(YAML text, input size or None) of a random DAG; ``chains``: each layer mostly reads the last two."""
+    dims = draw(st.sampled_from(dims))
+    names = ["input"]
+    layers = []
+    periodic = 0
+    align = draw(st.sampled_from([None, "centre", "start", "end"]))
+
+    def axis_values(values):
+        per_axis = draw(st.lists(values, min_size=dims, max_size=dims))
+        same = len(set(map(str, per_axis))) == 1 and not isinstance(per_axis[0], list)
+        return per_axis[0] if same and draw(st.booleans()) else per_axis
+
+    for i in range(draw(st.integers(1, max_layers))):
+        ops = [
+            "conv",
+            "conv",
+            "pool",
+            "pad",
+            "crop",
+            "relu",
+            *MERGES,
+            "global_pool",
+            "fc",
+            "global",
+            "adaptive_pool",
+        ]
+        ops += ["pixel_unshuffle"]
+        if periodic < 2:
+            ops += sorted(PERIODIC)
+        op = draw(st.sampled_from(ops))
+        periodic += op in PERIODIC
+        layer: dict = {"name": f"n{i} ✓" if unicode and i % 3 else f"n{i}", "op": op}
+        pool = names[-2:] if chains else names
+        if op in MERGES:
+            layer["inputs"] = draw(st.lists(st.sampled_from(pool), min_size=2, max_size=3))
+            if draw(st.booleans()):
+                layer["align"] = draw(st.sampled_from(["centre", "start", "end", "none"]))
+        else:
+            layer["inputs"] = [draw(st.sampled_from(pool))]
+        if op in ("conv", "pool"):
+            layer["kernel"] = axis_values(st.integers(1, 4))
+            layer["stride"] = axis_values(st.integers(1, 3))
+            layer["dilation"] = axis_values(st.integers(1, 3))
+            pads = st.one_of(
+                st.sampled_from(["same", "same_lower", "valid"]),
+                st.integers(0, 2),
+                st.lists(st.integers(0, 2), min_size=2, max_size=2),
+            )
+            layer["padding"] = axis_values(pads)
+            if op == "pool" and draw(st.booleans()):
+                layer["ceil_mode"] = True
+        elif op == "pad":
+            layer["padding"] = axis_values(st.lists(st.integers(-1, 2), min_size=2, max_size=2))
+        elif op == "crop":
+            layer["crop"] = axis_values(st.lists(st.integers(0, 1), min_size=2, max_size=2))
+        elif op == "transposed_conv":
+            layer["kernel"] = axis_values(st.integers(1, 4))
+            layer["stride"] = axis_values(st.integers(1, 3))
+            layer["dilation"] = axis_values(st.integers(1, 2))
+            layer["padding"] = axis_values(st.lists(st.integers(0, 2), min_size=2, max_size=2))
+            layer["output_padding"] = axis_values(st.integers(0, 1))
+        elif op == "upsample":
+            layer["factor"] = axis_values(st.integers(1, 3))
+            layer["mode"] = draw(st.sampled_from(["nearest", "bilinear", "bicubic", "nearest_exact"]))
+        elif op == "resize":
+            layer["factor"] = draw(st.sampled_from([2, "3/2", 0.5]))
+            layer["mode"] = draw(st.sampled_from(["nearest", "bilinear"]))
+        elif op in ("pixel_shuffle", "pixel_unshuffle"):
+            layer["factor"] = axis_values(st.integers(1, 2))
+        elif op == "adaptive_pool":
+            layer["output_size"] = axis_values(st.integers(1, 4))
+        layers.append(layer)
+        names.append(layer["name"])
+    # the file order is free: shuffle it (inputs are explicit, so meaning is kept)
+    random.Random(draw(st.integers(0, 10**6))).shuffle(layers)
+    size = draw(st.one_of(st.none(), st.integers(*sizes)))
+    doc: dict = {"dims": dims}
+    if align is not None:
+        doc["align"] = align
+    doc["layers"] = layers
+    return yaml.safe_dump(doc, sort_keys=False), size
