@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from .errors import RFGraphError
 from .fields import IDENTITY, Field, Number, anchors, common_period, exact, smallest, through, union
 from .network import Layer, Network
 from .ops import Geometry, Why
@@ -189,8 +188,9 @@ class Analysis:
     """Per-node receptive fields of a network, relative to ``source``.
 
     ``analysis["conv1"]`` is a :class:`NodeRF`; ``nodes`` maps names to them in
-    network order, the source first; ``sizes`` gives every node's feature-map size
-    (None without an input size), fed by the source or not.
+    network order, the source first; ``sizes`` gives every node's feature-map size per
+    axis (None where not known), fed by the source or not. ``input_size`` is None
+    unless every axis has one.
     """
 
     network: Network
@@ -199,7 +199,7 @@ class Analysis:
     input_size: tuple[int, ...] | None
     source: str
     outputs: tuple[str, ...]
-    sizes: Mapping[str, tuple[int, ...] | None]
+    sizes: Mapping[str, Size]
 
     def __repr__(self) -> str:
         state = "aligned" if self.aligned else f"{len(self.misalignments)} misalignment(s)"
@@ -270,7 +270,7 @@ class Analysis:
 
 def analyze(
     source: Network | str | os.PathLike[str],
-    input_size: int | Sequence[int] | None = None,
+    input_size: int | Sequence[int | None] | None = None,
     *,
     relative_to: str | None = None,
     order: Iterable[str] | None = None,
@@ -282,8 +282,9 @@ def analyze(
     source
         A :class:`Network` or the path of a YAML file.
     input_size
-        Input size (one int, or one per axis); overrides the file's. With it,
-        feature-map sizes, exact "same" paddings and size-dependent ops are computed.
+        Input size (one int, or one per axis; None leaves an axis unsized);
+        overrides the file's. With it, feature-map sizes, exact "same" paddings
+        and size-dependent ops are computed.
     relative_to
         Compute fields relative to this node instead of the input (the paper's
         r_l, S_l, P_l); only the nodes it feeds are reported.
@@ -319,14 +320,18 @@ def analyze(
     return _Pass(network, _input_size(network, input_size), relative_to, order).run()
 
 
-def _input_size(network: Network, given: int | Sequence[int] | None) -> tuple[int, ...] | None:
+#: A map's size per axis; None on an axis whose input size is not given.
+Size = tuple[int | None, ...]
+
+
+def _input_size(network: Network, given: int | Sequence[int | None] | None) -> Size:
     if given is None:
-        return network.input_size
+        return network.input_size or (None,) * network.dims
     values = (given,) if isinstance(given, int) else tuple(given)
     if len(values) == 1:
         values *= network.dims
     if len(values) != network.dims or any(
-        isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in values
+        n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1) for n in values
     ):
         msg = f"input size must be 1 or {network.dims} positive integers, got {list(values)}"
         raise network.error(msg)
@@ -343,7 +348,7 @@ class _Pass:
     def __init__(
         self,
         network: Network,
-        size: tuple[int, ...] | None,
+        size: Size,
         relative_to: str | None,
         order: Iterable[str] | None,
     ) -> None:
@@ -354,7 +359,7 @@ class _Pass:
             msg = f"unknown node {self.start!r} to measure fields relative to"
             raise network.error(msg)
         self.order = network.order if order is None else _checked_order(network, order)
-        self.sizes: dict[str, tuple[int, ...] | None] = {}
+        self.sizes: dict[str, Size] = {}
         self.axes: dict[str, tuple[_Axis, ...]] = {}
         self.assumed: dict[str, bool] = {}
         self.aligned: dict[str, bool | None] = {}
@@ -389,38 +394,36 @@ class _Pass:
         self.found.sort(key=lambda m: (rank[m.node], m.axis))
         fed = {u for v in nodes if v in net.layers for u in net.layers[v].inputs}
         outputs = tuple(v for v in nodes if v not in fed)
-        return Analysis(net, nodes, tuple(self.found), self.sizes[net.input], start, outputs, self.sizes)
+        given = self.sizes[net.input]
+        input_size = None if None in given else tuple(n for n in given if n is not None)
+        return Analysis(net, nodes, tuple(self.found), input_size, start, outputs, self.sizes)
 
     def geometries(self, layer: Layer) -> tuple[Geometry, ...] | None:
         """The layer's geometry on every axis, and its size (checked at merges)."""
-        net = self.net
         if layer.spec.merge is not None:
             self.sizes[layer.name] = self.merged_size(layer)
             return None
         size = self.sizes[layer.inputs[0]]
         other = None if layer.size_of is None else self.sizes[layer.size_of]
         out = []
-        for i in range(net.dims):
-            n = None if size is None else size[i]
+        for i, n in enumerate(size):
             m: int | Fraction | None = None if other is None else other[i]
             if m is None and layer.size_of is not None and n is None:
                 m = self.stride_ratio(layer, i)
             out.append(self.geometry(layer, i, n, m))
-        sizes = tuple(g.size for g in out)
-        known = size is not None and None not in sizes  # without an input size, no size is known
-        self.sizes[layer.name] = sizes if known else None  # type: ignore[assignment]
+        # without an input size, no size is known (not even a global pool's 1)
+        self.sizes[layer.name] = tuple(None if n is None else g.size for n, g in zip(size, out, strict=True))
         return tuple(out)
 
     def geometry(self, layer: Layer, i: int, n: int | None, other: int | Fraction | None) -> Geometry:
         key = (layer.op, layer.key(i), n, other)
         geo = self.geometry_cache.get(key)
         if geo is None:
-            try:
-                geo = layer.geometry(i, n, other)
-            except RFGraphError as e:
-                msg = f"axis {self.net.axis_names[i]}: {e.message}"
-                raise self.net.error(msg, layer.name) from None
+            geo = layer.geometry(i, n, other)
             self.geometry_cache[key] = geo
+        if geo.problem is not None:
+            msg = f"axis {self.net.axis_names[i]}: {geo.problem}"
+            raise self.net.error(msg, layer.name)
         return geo
 
     def stride_ratio(self, layer: Layer, i: int) -> Fraction | None:
@@ -433,13 +436,14 @@ class _Pass:
             return None
         return Fraction(a.S) / Fraction(b.S)
 
-    def merged_size(self, layer: Layer) -> tuple[int, ...] | None:
+    def merged_size(self, layer: Layer) -> Size:
         sizes = [self.sizes[u] for u in layer.inputs]
-        if any(s is None for s in sizes):
-            return None
-        out = []
+        out: list[int | None] = []
         for i in range(self.net.dims):
-            values = {s[i] for s in sizes if s is not None}
+            values = {s[i] for s in sizes}
+            if None in values:
+                out.append(None)
+                continue
             if layer.spec.merge == "elementwise" and len(values) == 2 and 1 in values:
                 values.discard(1)  # broadcast from a one-feature map
             if len(values) > 1:
@@ -514,19 +518,18 @@ class _Pass:
 
     def broadcast(self, inputs: list[str], local: list[tuple[str, Any]], i: int) -> bool:
         """Whether a local one-feature map is broadcast over a larger one on axis i."""
-        sizes = [self.sizes[u] for u in inputs]
-        if any(s is None for s in sizes) or len(local) < 2:
+        sizes = [n for n in (self.sizes[u][i] for u in inputs) if n is not None]
+        if len(sizes) < len(inputs) or len(local) < 2:
             return False
-        largest = max(s[i] for s in sizes if s is not None)
-        return largest > 1 and any(self.sizes[u][i] == 1 for u, _ in local)  # type: ignore[index]
+        return max(sizes) > 1 and any(self.sizes[u][i] == 1 for u, _ in local)
 
     def _axis(self, v: str, i: int) -> AxisRF:
         field, paths, is_global = self.axes[v][i]
-        size = self.sizes[v]
+        size = self.sizes[v][i]
         r_min = None if paths is None else min((p.r for p in paths if any(p.boxes)), default=None)
         if isinstance(field, Why):
-            return AxisRF(None, field, r_min, None if size is None else size[i], is_global)
-        return AxisRF(field, None, r_min, None if size is None else size[i], is_global)
+            return AxisRF(None, field, r_min, size, is_global)
+        return AxisRF(field, None, r_min, size, is_global)
 
     def _node(self, v: str) -> NodeRF:
         axes = tuple(self._axis(v, i) for i in range(self.net.dims))
@@ -572,5 +575,5 @@ def _checked_order(network: Network, order: Iterable[str]) -> tuple[str, ...]:
     return given
 
 
-def _shape(size: tuple[int, ...] | None) -> str:
-    return "?" if size is None else "x".join(map(str, size))
+def _shape(size: Size) -> str:
+    return "x".join("?" if n is None else str(n) for n in size)

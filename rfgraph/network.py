@@ -68,11 +68,7 @@ class Layer:
     def geometry(self, i: int, n: int | None, other: int | Fraction | None = None) -> Geometry:
         """What this layer does along axis ``i`` to an input of size ``n``; ``other`` is the size of
         the ``size_of`` node (or, without sizes, the ratio of the two maps' strides).
-
-        Raises
-        ------
-        RFGraphError
-            The output would be empty, or the parameters do not fit this size.
+        ``Geometry.problem`` says when this size does not fit (an empty output).
         """
         geometer = self.spec.geometry
         assert geometer is not None, "merges have no geometry of their own"
