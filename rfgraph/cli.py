@@ -163,6 +163,15 @@ def _plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sizes(args: argparse.Namespace) -> int:
+    from .sizes import valid_sizes  # noqa: PLC0415
+    from .spec import load  # noqa: PLC0415
+
+    found = valid_sizes(load(args.file))
+    sys.stdout.write(found.text() if args.format == "text" else json.dumps(found.to_dict(), indent=2) + "\n")
+    return 0
+
+
 def _filters(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--only",
@@ -248,6 +257,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="github: Actions annotations; json",
     )
     c.set_defaults(run=_check)
+
+    z = commands.add_parser(
+        "sizes",
+        help="which input sizes give non-empty maps and aligned merges, per axis, in closed form",
+        description="Per axis, exactly which input sizes n give non-empty feature maps and aligned merges: "
+        "valid iff (n >= from and n %% period in residues) or n in below.",
+    )
+    z.add_argument("file", help="network YAML file")
+    z.add_argument("--format", choices=["text", "json"], default="text")
+    z.set_defaults(run=_sizes)
 
     s = commands.add_parser("schema", help="print the JSON Schema of the YAML format, for editors")
     s.add_argument("-o", "--output", metavar="FILE", help="write here (atomically) instead of stdout")

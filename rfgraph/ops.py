@@ -146,6 +146,8 @@ class Op:
     params: tuple[Param, ...] = ()
     merge: Literal["elementwise", "concat"] | None = None
     one_of: tuple[str, ...] = ()  # exactly one of these parameters must be given
+    #: with ``size_of``, the geometry depends only on the two sizes' difference (a crop)
+    size_of_periodic: bool = False
 
     @property
     def min_inputs(self) -> int:
@@ -460,6 +462,7 @@ OPS: dict[str, Op] = {
         _crop,
         (Param("crop", "pair", doc="int or [before, after], cropped off"), _SIZE_OF),
         one_of=("crop", "size_of"),
+        size_of_periodic=True,
     ),
     "transposed_conv": Op(
         "transposed convolution",
