@@ -164,8 +164,8 @@ def _plot(args: argparse.Namespace) -> int:
 
 
 def _sizes(args: argparse.Namespace) -> int:
-    from .sizes import valid_sizes  # noqa: PLC0415
-    from .spec import load  # noqa: PLC0415
+    from .sizes import valid_sizes
+    from .spec import load
 
     found = valid_sizes(load(args.file))
     sys.stdout.write(found.text() if args.format == "text" else json.dumps(found.to_dict(), indent=2) + "\n")
