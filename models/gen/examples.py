@@ -122,18 +122,20 @@ def video_stem() -> Net:
     r2plus1d_18 builds it: a (1, 7, 7) spatial conv with stride (1, 2, 2), a (3, 1, 1) temporal conv,
     then the first residual block of (2+1)D convolutions. Axes are time, height, width."""
     net = Net("r2plus1d_stem", video_stem.__doc__ or "", input_name="clip", dims=3)
-    x = net.layer(
-        "stem.0", "conv", ["clip"], kernel=[1, 7, 7], stride=[1, 2, 2], padding=[0, 3, 3], channels=45
-    )
-    x = net.layer("stem.2", "relu")
-    x = net.layer("stem.3", "conv", kernel=[3, 1, 1], padding=[1, 0, 0], channels=64)
+    net.layer("stem.0", "conv", ["clip"], kernel=[1, 7, 7], stride=[1, 2, 2], padding=[0, 3, 3], channels=45)
+    net.layer("stem.2", "relu")
+    net.layer("stem.3", "conv", kernel=[3, 1, 1], padding=[1, 0, 0], channels=64)
     stem = net.layer("stem.5", "relu", channels=64)
-    y = net.layer("layer1.0.conv1.0.0", "conv", [stem], kernel=[1, 3, 3], padding=[0, 1, 1], channels=144)
-    y = net.layer("layer1.0.conv1.0.3", "conv", kernel=[3, 1, 1], padding=[1, 0, 0], channels=64)
-    y = net.layer("layer1.0.conv1.2", "relu")
-    y = net.layer("layer1.0.conv2.0.0", "conv", kernel=[1, 3, 3], padding=[0, 1, 1], channels=144)
-    y = net.layer("layer1.0.conv2.0.3", "conv", kernel=[3, 1, 1], padding=[1, 0, 0], channels=64)
-    y = net.layer("layer1.0.add", "add", [y, stem], channels=64)
+    spatial, temporal = (
+        {"kernel": [1, 3, 3], "padding": [0, 1, 1]},
+        {"kernel": [3, 1, 1], "padding": [1, 0, 0]},
+    )
+    net.layer("layer1.0.conv1.0.0", "conv", [stem], **spatial, channels=144)
+    net.layer("layer1.0.conv1.0.3", "conv", **temporal, channels=64)
+    net.layer("layer1.0.conv1.2", "relu")
+    net.layer("layer1.0.conv2.0.0", "conv", **spatial, channels=144)
+    y = net.layer("layer1.0.conv2.0.3", "conv", **temporal, channels=64)
+    net.layer("layer1.0.add", "add", [y, stem], channels=64)
     net.layer("layer1.0.relu", "relu", channels=64)
     return net
 
@@ -187,14 +189,13 @@ def readme(texts: dict[str, str]) -> str:
         a = analyze(net)
         head = " ".join(line.removeprefix("# ") for line in text.splitlines() if line.startswith("# "))
         parts.append(f"## [{stem}]({stem}.yaml)\n\n{head}\n\n{NOTES[stem]}\n")
-        size = "" if a.input_size is None else f" at the file's input size {'x'.join(map(str, a.input_size))}"
+        size = "" if a.input_size is None else " at the file's input size " + "x".join(map(str, a.input_size))
         rows = ["| output | r | S | P | size | global |", "|---|---|---|---|---|---|"]
         for out in a.outputs:
             rf = a[out]
             shape = "-" if rf.size is None else "x".join(map(str, rf.size))
-            rows.append(
-                f"| `{out}` | {axes(rf.r)} | {axes(rf.S)} | {axes(rf.P)} | {shape} | {'yes' if rf.is_global else 'no'} |"
-            )
+            flag = "yes" if rf.is_global else "no"
+            rows.append(f"| `{out}` | {axes(rf.r)} | {axes(rf.S)} | {axes(rf.P)} | {shape} | {flag} |")
         merges, bad = len(a.merges), len({m.node for m in a.misalignments})
         state = "every merge aligned" if a.aligned else f"{bad} of {merges} merges misaligned"
         rule = f" (rule `{net.align}`)" if net.align != "centre" else ""
