@@ -166,7 +166,7 @@ def test_docs_pictures_are_current():
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
     pictures = script.pictures()
-    assert len(pictures) == 2
+    assert len(pictures) == 3
     for name, svg in pictures.items():
         assert (MODELS.parent / "docs" / name).read_text(encoding="utf-8") == svg, (
             f"run python docs/make_pictures.py ({name})"

@@ -140,8 +140,19 @@ def video_stem() -> Net:
     return net
 
 
+def convnext_stem() -> Net:
+    """Liu et al., "A ConvNet for the 2020s" (CVPR 2022), ConvNeXt's stem as torchvision's convnext_tiny
+    builds it: a 4x4 stride-4 "patchify" conv, then a 7x7 depthwise conv padded by 3 (its first block).
+    At 225x225 the stem never reads pixel 224: exact boxes at the border."""
+    net = Net("convnext_stem", convnext_stem.__doc__ or "", input_name="x")
+    net.layer("stem", "conv", ["x"], kernel=4, stride=4, channels=96)
+    net.layer("dwconv", "depthwise_conv", kernel=7, padding=3, channels=96)
+    return net
+
+
 def networks() -> dict[str, str]:
     return {
+        "convnext_stem": convnext_stem().yaml(),
         "unet": unet().yaml(),
         "fpn_resnet50": fpn().yaml(),
         "mbconv_se": se_block().yaml(),
@@ -151,6 +162,9 @@ def networks() -> dict[str, str]:
 
 
 NOTES = {
+    "convnext_stem": "A stride-4 stem whose windows do not reach the end of a 225-pixel input drops "
+    "pixel 224 for good; the padded conv after it reads padding where the infinite picture would put "
+    "pixels 224 and on. `rfgraph locate` gives the pixels really read (the \"in image\" column).",
     "unet": "Valid convolutions shrink every map, so the encoder's map is cropped (centred, `crop` with "
     "`size_of`) to the decoder's before the concat. A 2x2 up-convolution with stride 2 gives each "
     "output feature one input feature: its fields repeat with period 2 and a fractional stride. At "
