@@ -86,9 +86,8 @@ def phases() -> str:
         out.append(f'<text x="10" y="{y + 5}">{row}</text>')
         for i in range(counts[row]):
             pitch = (cell + gap) * 12 / counts[row]
-            out.append(
-                f'<rect x="{left + i * pitch + (pitch - cell) / 2:.1f}" y="{y - 12}" width="{cell}" height="24"/>'
-            )
+            x0 = left + i * pitch + (pitch - cell) / 2
+            out.append(f'<rect x="{x0:.1f}" y="{y - 12}" width="{cell}" height="24"/>')
             out.append(f'<text x="{x_of(row, i) - 4:.1f}" y="{y + 5}">{i}</text>')
     for k, x in enumerate(range(2, 7)):
         box = up.box(x)
@@ -96,8 +95,9 @@ def phases() -> str:
         first, last = max(box[0], 0), min(box[1], 11)
         y = rows["input"] + 26 + 14 * k
         x0, x1 = x_of("input", first) - cell / 2, x_of("input", last) + cell / 2
+        fill = f"fill:{colours[x % 2]}"
         out.append(
-            f'<rect class="box" x="{x0:.1f}" y="{y}" width="{x1 - x0:.1f}" height="9" style="fill:{colours[x % 2]}"/>'
+            f'<rect class="box" x="{x0:.1f}" y="{y}" width="{x1 - x0:.1f}" height="9" style="{fill}"/>'
         )
         out.append(f'<text x="{x1 + 6:.1f}" y="{y + 9}">up feature {x} reads {box[0]}..{box[1]}</text>')
     caption = (
@@ -108,7 +108,8 @@ def phases() -> str:
     width, height = left + (cell + gap) * 12 + 190, rows["input"] + 125
     style = (
         "text { font-family: 'DejaVu Sans Mono', Menlo, monospace; font-size: 12px; fill: #222; } "
-        "rect { fill: #fff; stroke: #888; } rect.box { stroke: none; opacity: 0.8; } line { stroke-width: 1.4; }"
+        "rect { fill: #fff; stroke: #888; } rect.box { stroke: none; opacity: 0.8; } "
+        "line { stroke-width: 1.4; }"
     )
     return (
         f'<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="{width}" '
