@@ -427,6 +427,6 @@ class Builder:
         """Raise one error that lists every op that could not be described."""
         if not self.problems:
             return
-        msg = f"{len(self.problems)} op(s) the importer does not support:\n  " + "\n  ".join(self.problems)
-        msg += f"\n(an op that keeps the geometry can be named with {flag})"
+        msg = f"{len(self.problems)} op(s) the importer does not support: " + "; ".join(self.problems)
+        msg += f" (an op that keeps the geometry can be named with {flag})"
         raise RFGraphError(msg)
