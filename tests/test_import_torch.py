@@ -38,18 +38,19 @@ class Fn(nn.Module):
 # ----------------------------------------------------------------------------- windows
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")
 def test_convs_with_groups_dilation_same_and_reflect_padding():
     net = nn.Sequential()
     net.add_module("a", nn.Conv2d(3, 8, 3, stride=2, padding=1))
-    # PyTorch's same: total d*(k-1) = 4 on h and 8 on w, the smaller half before
+    # PyTorch's padding="same" is the format's same (stride 1: the smaller half before)
     net.add_module("b", nn.Conv2d(8, 8, (3, 5), padding="same", dilation=2, groups=8))
-    net.add_module("c", nn.Conv2d(8, 4, 2, padding="same"))  # total 1: [0, 1]
+    net.add_module("c", nn.Conv2d(8, 4, 2, padding="same"))
     net.add_module("d", nn.Conv2d(4, 4, 3, padding=1, padding_mode="reflect"))  # reads like padding
     net.add_module("e", nn.Conv2d(4, 6, 3, groups=2, padding="valid"))
     assert lines(net) == [
         "{name: a, op: conv, kernel: 3, stride: 2, padding: 1, channels: 8, inputs: [input]}",
-        "{name: b, op: depthwise_conv, kernel: [3, 5], dilation: 2, padding: [2, 4], channels: 8, inputs: [a]}",
-        "{name: c, op: conv, kernel: 2, padding: [[0, 1], [0, 1]], channels: 4, inputs: [b]}",
+        "{name: b, op: depthwise_conv, kernel: [3, 5], dilation: 2, padding: same, channels: 8, inputs: [a]}",
+        "{name: c, op: conv, kernel: 2, padding: same, channels: 4, inputs: [b]}",
         "{name: d, op: conv, kernel: 3, padding: 1, channels: 4, inputs: [c]}",
         "{name: e, op: conv, kernel: 3, channels: 6, inputs: [d]}",
     ]

@@ -309,14 +309,12 @@ class _Walk(Builder):
                 self.visit(node)
             except UnsupportedError as e:
                 self.broken.update(node.output)
-                self.unsupported(self.names[node.output[0]], node.op_type, str(e))
+                self.unsupported(self.names[node.output[0]], _op_name(node), str(e))
         self.check("assume_pointwise / --assume-pointwise")
         return self.layers
 
     def visit(self, node: onnx.NodeProto) -> None:
-        op = node.op_type
-        if node.domain not in ("", "ai.onnx"):
-            op = f"{node.domain}.{op}"
+        op = _op_name(node)
         if op in _POINTWISE:
             self.pointwise(node, _POINTWISE[op])
         elif op == "Clip":
@@ -840,6 +838,11 @@ def _rational(value: float) -> Fraction:
     exact = Fraction(value)
     near = exact.limit_denominator(10**6)
     return near if float(near) == value else exact
+
+
+def _op_name(node: onnx.NodeProto) -> str:
+    """The op type, with its domain when that is not ONNX's (``custom.Mystery``)."""
+    return node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}.{node.op_type}"
 
 
 def _attributes(node: onnx.NodeProto) -> dict[str, Any]:

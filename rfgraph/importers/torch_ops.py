@@ -360,10 +360,8 @@ class _Walk(Builder):
         x = self.one_map(n)
         x.check_nchw(self.dims, op)
         kernel, stride, dilation = (_per_axis(v, self.dims) for v in (kernel, stride, dilation))
-        if padding == "same":  # PyTorch's (stride 1 only): the smaller half before
-            totals = [d * (k - 1) for k, d in zip(kernel, dilation, strict=True)]
-            pairs = [(t // 2, t - t // 2) for t in totals]
-        else:
+        pairs: Any = "same"  # PyTorch's padding="same" (stride 1 only) is the format's: smaller half before
+        if padding != "same":
             pairs = [(p, p) for p in _per_axis(0 if padding == "valid" else padding, self.dims)]
         self.emit(
             n, op, [x], x.layout, kernel=kernel, stride=stride, dilation=dilation, padding=pairs, **extra

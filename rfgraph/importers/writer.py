@@ -30,7 +30,7 @@ DEFAULTS: dict[str, Any] = {
 
 # A name YAML reads back as the same string without quotes, also inside [..] and {..}.
 _PLAIN = re.compile(r"[A-Za-z_/][A-Za-z0-9_.\-/]*")
-_YAML_WORDS = {"true", "false", "yes", "no", "on", "off", "null", "y", "n"}
+_YAML_WORDS = {"true", "false", "yes", "no", "on", "off", "null"}  # what YAML 1.1 reads as not a string
 
 
 @dataclass(frozen=True, slots=True)
