@@ -64,6 +64,24 @@ def import_source(
     return spec
 
 
+def command_line(
+    source: str,
+    input_size: Sequence[int] | None = None,
+    model_args: Iterable[str] = (),
+    assume_pointwise: Sequence[str] = (),
+) -> str:
+    """The ``rfgraph import`` command that makes a file, for its first line.
+
+    >>> command_line("torchvision.models:resnet50", [224], ["num_classes=10"])
+    'rfgraph import torchvision.models:resnet50 --input-size 224 --model-arg num_classes=10'
+    """
+    words = ["rfgraph import", source]
+    words += [f"--input-size {' '.join(map(str, input_size))}"] if input_size else []
+    words += [f"--model-arg {item}" for item in model_args]
+    words += [f"--assume-pointwise {','.join(assume_pointwise)}"] if assume_pointwise else []
+    return " ".join(words)
+
+
 def parse_model_args(items: Iterable[str]) -> dict[str, Any]:
     """``KEY=VALUE`` strings as keywords, each VALUE a Python literal (``None``, ``21``, ``'x'``).
 
