@@ -114,6 +114,9 @@ def _set_input_size(value: onnx.ValueInfoProto, input_size: int | Sequence[int] 
         msg = f"input {value.name!r} has {len(dims)} dims; expected (batch, channels, spatial axes)"
         raise RFGraphError(msg)
     spatial = len(dims) - 2
+    if not dims[1].HasField("dim_value"):
+        msg = f"input {value.name!r} has an open number of channels ({dims[1].dim_param or '?'})"
+        raise RFGraphError(msg)
     if input_size is None:
         if any(not d.HasField("dim_value") for d in dims[2:]):
             shape = [d.dim_value if d.HasField("dim_value") else d.dim_param or "?" for d in dims]

@@ -569,7 +569,11 @@ class _Walk(Builder):
         self.emit(n, _WITH_CONSTANT[op], [x], x.layout)
 
     def cat(self, n: fx.Node) -> None:
-        tensors = list(_arg(n, 0, "tensors"))
+        given = _arg(n, 0, "tensors")
+        if _is_node(given):  # torch.cat(x.chunk(2)): the tuple of another op
+            msg = "a concatenation of the outputs of one op (not a list) is not supported"
+            raise UnsupportedError(msg)
+        tensors = list(given)
         live = [t for t in tensors if t in self.maps]
         first = self.maps[live[0]]
         dim = _arg(n, 1, "dim", 0) % len(first.shape)
@@ -627,7 +631,11 @@ class _Walk(Builder):
     def getitem(self, n: fx.Node) -> None:
         source, index = n.args[0], n.args[1]
         if source in self.parts:
-            part = self.parts[cast("fx.Node", source)][cast(int, index)]
+            if not isinstance(index, int):
+                owner = self.names[cast("fx.Node", source)]
+                msg = f"taking {index!r} of the outputs of {owner!r} is not supported"
+                raise UnsupportedError(msg)
+            part = self.parts[cast("fx.Node", source)][index]
             if part is None:
                 msg = f"output {index} of {self.names[cast('fx.Node', source)]!r} is not a feature map"
                 raise UnsupportedError(msg)
