@@ -536,21 +536,8 @@ def test_a_file_is_named_after_its_stem(tmp_path):
 # ----------------------------------------------------------------------------- the same network through both doors
 
 _GEOMETRY_FREE = {
-    "identity",
-    "relu",
-    "relu6",
-    "gelu",
-    "sigmoid",
-    "hardswish",
-    "hardsigmoid",
-    "hardtanh",
-    "batch_norm",
-    "layer_norm",
-    "dropout",
-    "bias",
-    "scale",
-    "softmax",
-    "channel_shuffle",
+    *("identity", "relu", "relu6", "gelu", "silu", "sigmoid", "hardswish", "hardsigmoid", "hardtanh"),
+    *("batch_norm", "layer_norm", "dropout", "bias", "scale", "softmax", "channel_shuffle"),
 }
 _NAME_AND_INPUTS = re.compile(r"^\{name: [^,]+, |, inputs: \[.*\]\}$")
 
@@ -570,8 +557,13 @@ def skeleton(spec: NetworkSpec) -> list[tuple[str, tuple[str, ...]]]:
         if layer["op"] in _GEOMETRY_FREE or same_input:
             stands_for[layer["name"]] = inputs[0]
             continue
+        written = _NAME_AND_INPUTS.sub("", line)
+        if "size_of" in layer:  # names aside: the map it takes its size from, traced back too
+            written = written.replace(
+                f"size_of: {layer['size_of']}", f"size_of: {stands_for[layer['size_of']]}"
+            )
         stands_for[layer["name"]] = f"#{len(found)}"
-        found.append((_NAME_AND_INPUTS.sub("", line), tuple(sorted(set(inputs)))))
+        found.append((written, tuple(sorted(set(inputs)))))
     return found
 
 
