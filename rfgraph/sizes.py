@@ -6,8 +6,9 @@ stride. Both repeat once n grows by the lcm L of the maps' scales (the input
 size per feature of each map, the effective stride where fields are defined):
 every map then grows by a whole number of features and keeps its remainders.
 Only emptiness is not periodic, and it is monotone: maps never shrink as n
-grows. So from the size T where no map is empty any more, validity and
-alignment repeat every L; below T they are read off one by one. The answer is
+grows. So from the size T where no map is empty any more (and every map that
+grows has two features, past broadcasting from one), validity and alignment
+repeat every L; below T they are read off one by one. The answer is
 then simplified to its smallest period and earliest start.
 """
 
@@ -123,8 +124,9 @@ def valid_sizes(network: Network) -> Sizes:
 
 
 def _axis(network: Network, i: int, name: str) -> AxisSizes:
-    period = _period(network, i)
-    start = _first_nonempty(network, i)
+    scales = _scales(network, i)
+    period = math.lcm(1, *(s.numerator for s in scales.values() if s is not None))
+    start = _first_regular(network, i, scales)
     if start is None:
         return AxisSizes(name, 1, 1, (), ())
     ok = {n: _valid(network, i, n) for n in range(1, start + period)}
@@ -157,12 +159,6 @@ def _valid(network: Network, i: int, n: int) -> bool:
     return not any(m.axis == i for m in a.misalignments)
 
 
-def _period(network: Network, i: int) -> int:
-    """lcm of the numerators of every map's scale (input size per feature) on axis i."""
-    scales = _scales(network, i)
-    return math.lcm(1, *(s.numerator for s in scales.values() if s is not None))
-
-
 def _scales(network: Network, i: int) -> dict[str, Fraction | None]:
     """Each map's scale on axis i (None: its size does not grow with the input's)."""
     scales: dict[str, Fraction | None] = {network.input: Fraction(1)}
@@ -191,32 +187,39 @@ def _scales(network: Network, i: int) -> dict[str, Fraction | None]:
     return scales
 
 
-def _smallest(network: Network, i: int, n: int) -> int:
-    """The smallest map on axis i at input size n (sizes are not checked, only computed)."""
+def _regular(network: Network, i: int, n: int, scales: dict[str, Fraction | None]) -> bool:
+    """Whether at input size n every map on axis i is non-empty, and every map that grows with n has
+    two features at least (below that, broadcasting from one feature is not periodic)."""
+    sizes = _sizes(network, i, n)
+    return all(size >= (1 if scales[v] is None else 2) for v, size in sizes.items())
+
+
+def _sizes(network: Network, i: int, n: int) -> dict[str, int]:
+    """Every map's size on axis i at input size n (computed, not checked)."""
     sizes: dict[str, int] = {network.input: n}
     for v in network.order[1:]:
         layer = network.layers[v]
         below = [sizes[u] for u in layer.inputs]
-        if layer.spec.merge is not None:
-            sizes[v] = min(below)
+        if layer.spec.merge is not None:  # empty if an input is, else the largest (broadcast)
+            sizes[v] = min(below) if min(below) < 1 else max(below)
             continue
         other = None if layer.size_of is None else sizes[layer.size_of]
         size = None if below[0] < 1 else layer.geometry(i, below[0], other).size
         sizes[v] = below[0] if size is None else size  # an empty map stays empty
-    return min(sizes.values())
+    return sizes
 
 
-def _first_nonempty(network: Network, i: int) -> int | None:
-    """The smallest n from which no map on axis i is empty (maps never shrink as n grows)."""
+def _first_regular(network: Network, i: int, scales: dict[str, Fraction | None]) -> int | None:
+    """The smallest n from which every size is regular (maps never shrink as n grows)."""
     high = 1
-    while _smallest(network, i, high) < 1:
+    while not _regular(network, i, high, scales):
         high *= 2
         if high > LARGEST:
             return None
     low = high // 2 + 1 if high > 1 else 1
     while low < high:
         mid = (low + high) // 2
-        if _smallest(network, i, mid) >= 1:
+        if _regular(network, i, mid, scales):
             high = mid
         else:
             low = mid + 1

@@ -119,7 +119,7 @@ def test_the_json_rule_is_the_contract():
         assert (n in s) == ((n >= d["from"] and n % d["period"] in d["residues"]) or n in d["below"])
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(random_networks(max_layers=5, dims=(1,), without=("adaptive_pool", "resize")))
 def test_sizes_agree_with_the_brute_force_over_a_full_range(case):
     text, _ = case

@@ -164,7 +164,7 @@ def networks() -> dict[str, str]:
 NOTES = {
     "convnext_stem": "A stride-4 stem whose windows do not reach the end of a 225-pixel input drops "
     "pixel 224 for good; the padded conv after it reads padding where the infinite picture would put "
-    "pixels 224 and on. `rfgraph locate` gives the pixels really read (the \"in image\" column).",
+    'pixels 224 and on. `rfgraph locate` gives the pixels really read (the "in image" column).',
     "unet": "Valid convolutions shrink every map, so the encoder's map is cropped (centred, `crop` with "
     "`size_of`) to the decoder's before the concat. A 2x2 up-convolution with stride 2 gives each "
     "output feature one input feature: its fields repeat with period 2 and a fractional stride. At "
