@@ -19,7 +19,7 @@ from typing import Any
 from .fields import Field, Number, anchors, common_period, exact, smallest, through, union
 from .network import Layer, Network
 from .ops import Geometry, Why
-from .spec import load
+from .spec import load, paused_collector
 
 __all__ = ["Analysis", "AxisRF", "Misalignment", "NodeRF", "Reason", "analyze", "to_json_number"]
 
@@ -317,7 +317,8 @@ def analyze(
     (2, 2)
     """
     network = source if isinstance(source, Network) else load(source)
-    return _Pass(network, _input_size(network, input_size), relative_to, order).run()
+    with paused_collector():
+        return _Pass(network, _input_size(network, input_size), relative_to, order).run()
 
 
 #: A map's size per axis; None on an axis whose input size is not given.

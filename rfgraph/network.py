@@ -64,6 +64,16 @@ class Layer:
         """This merge's alignment rule, None to use the network's."""
         return self.params.get("align")
 
+    def renamed(self, name: str, inputs: tuple[str, ...], line: int | None) -> Layer:
+        """The same op and parameters under another name, reading other inputs (nothing recomputed)."""
+        layer = object.__new__(Layer)
+        for attribute in ("op", "params", "channels", "_axes", "_keys", "symmetric"):
+            object.__setattr__(layer, attribute, getattr(self, attribute))
+        object.__setattr__(layer, "name", name)
+        object.__setattr__(layer, "inputs", inputs)
+        object.__setattr__(layer, "line", line)
+        return layer
+
     def axis(self, i: int) -> Mapping[str, Any]:
         """This layer's parameters along axis ``i``."""
         return self._axes[min(i, len(self._axes) - 1)]
