@@ -193,9 +193,15 @@ def rfgraph_source() -> str:
 
 
 def rfgraph_commit() -> str:
+    """The checkout's commit, and the last one that changed the package (the code measured)."""
     import rfgraph
 
-    return _git(Path(rfgraph.__file__).resolve().parent, "rev-parse", "--short=10", "HEAD") or "unknown"
+    where = Path(rfgraph.__file__).resolve().parent
+    head = _git(where, "rev-parse", "--short=10", "HEAD")
+    changed = _git(where, "log", "-1", "--format=%h", "--abbrev=10", "--", ".")
+    if not head:
+        return "unknown"
+    return head if changed == head else f"{head} (rfgraph/ as of {changed})"
 
 
 def _git(where: Path, *args: str) -> str:
