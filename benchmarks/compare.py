@@ -36,7 +36,7 @@ SIZES: dict[str, tuple[str, list[int], list[int]]] = {
     "residual": ("blocks", [128, 256, 512, 1024], [128, 256]),
     "inception": ("modules", [16, 32, 64, 128], [16, 32]),
     "densenet": ("layers per block", [8, 16, 32, 64], [8, 16]),
-    "dilated": ("layers", [12, 14, 16, 18, 20], [12, 14, 16]),
+    "dilated": ("layers", [10, 12, 14, 16, 18, 180, 1800], [10, 12, 14]),
     "hrnet": ("modules per stage", [1, 2, 4, 8], [1, 2]),
 }
 RFGRAPH_TIMEOUT, RFGRAPH_MEMORY = 600.0, 8 * measure.GiB
@@ -165,14 +165,18 @@ def exponents_table(rows: list[Row]) -> list[str]:
 
 def per_layer_growth(rows: list[Row]) -> list[str]:
     """rfa-toolbox on the dilated stack grows per added layer, not as a power of the size."""
-    points = [(row.size, min(row.rfa)) for row in rows if row.family == "dilated" and row.rfa]
+    cycle = nets.DILATION_CYCLE  # past it the dilations repeat
+    points = [
+        (row.size, min(row.rfa)) for row in rows if row.family == "dilated" and row.rfa and row.size <= cycle
+    ]
     if len(points) < 2:
         return []
     (n0, t0), (n1, t1) = points[0], points[-1]
     return [
         "",
         f"On the dilated stack rfa-toolbox's time grows x{(t1 / t0) ** (1 / (n1 - n0)):.2f} per added layer "
-        f"({n0} to {n1} layers): it keeps one entry per distinct path, 2**layers of them.",
+        f"({n0} to {n1} layers): it keeps one entry per distinct path, 2**layers of them (the dilations "
+        f"double up to layer {cycle}, then start again at 1).",
     ]
 
 
