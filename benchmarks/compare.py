@@ -75,11 +75,13 @@ def measure_size(row: Row, path: Path, args: argparse.Namespace, rfa_on: bool) -
         if not done.ok:
             row.rfgraph_note = done.why().replace(str(path), path.name).replace("|", "/")
             return
-        row.e2e.append(done.results["load"] + done.results["analyze"])
-        row.analyze.append(done.results["analyze"])
+        load, analyze = done.step("load"), done.step("analyze")
+        assert load is not None and analyze is not None
+        row.e2e.append(load + analyze)
+        row.analyze.append(analyze)
         row.rss.append(done.peak_rss)
         floor = measure.run(measure.task("floor", row.family, row.size, "--min-time", MIN_TIME, *extra))
-        row.floor.append(floor.results["floor"])
+        row.floor.append(floor.step("floor") or float("nan"))
         if rfa_on and (round_ == 0 or (row.rfa and min(row.rfa) < args.rfa_repeat_below)):
             theirs = measure.run(
                 measure.task("rfa", row.family, row.size, "--min-time", MIN_TIME, *extra),
@@ -89,7 +91,7 @@ def measure_size(row: Row, path: Path, args: argparse.Namespace, rfa_on: bool) -
             if not theirs.ok:
                 row.rfa_note = theirs.why()
                 break
-            row.rfa.append(theirs.results["rfa"])
+            row.rfa.append(theirs.step("rfa") or float("nan"))
             row.rfa_rss.append(theirs.peak_rss)
             rfa_r = theirs.results["r"]
     verify = measure.run(
@@ -194,8 +196,8 @@ def report(rows: list[Row], args: argparse.Namespace, rfa_on: bool, machine: lis
     command = "python benchmarks/compare.py " + " ".join(sys.argv[1:])
     lines = [
         f"Measured on commit {measure.rfgraph_commit()} with `{command.strip()}` "
-        f"(fastest of {args.repeat} rounds; rfa-toolbox limited to {args.rfa_timeout:.0f} s and "
-        f"{args.rfa_memory:g} GiB):",
+        f"in {measure.clock()} (fastest of {args.repeat} rounds; "
+        f"rfa-toolbox limited to {args.rfa_timeout:.0f} s and {args.rfa_memory:g} GiB):",
         "",
         *[f"- {line}" for line in machine],
         "",
@@ -220,10 +222,12 @@ def main() -> None:
         "--rfa-repeat-below", type=float, default=10.0, help="repeat rfa only under this many s"
     )
     parser.add_argument("--upsample", action="store_true", help="HRNet fuses through upsample ops")
+    parser.add_argument("--cpu", action="store_true", help="time by CPU seconds instead of the wall clock")
     parser.add_argument(
         "--update-readme", action="store_true", help="write the tables into benchmarks/README.md"
     )
     args = parser.parse_args()
+    measure.use_cpu_time(args.cpu)
     args.repeat = args.repeat or (1 if args.quick else 3)
     args.rfa_timeout = args.rfa_timeout or (20.0 if args.quick else 60.0)
     rfa_on = has_rfa()

@@ -141,35 +141,36 @@ def growth(args: argparse.Namespace, chains: Chains, sizes: list[int]) -> Growth
                 max_rss=int(args.max_memory * measure.GiB),
             )
             print(f"  {n:>9,} layers, collector paused while loading: {_steps(paused)}", flush=True)
-            if "analyze" in paused.results:
-                found.analyses[n] = (paused.results["analyze"], False)
-            if "load_gc_off" in paused.results:
-                seconds = measure.seconds(paused.results["load_gc_off"])
+            if (analyze := paused.step("analyze")) is not None:
+                found.analyses[n] = (analyze, False)
+            if (load := paused.step("load_gc_off")) is not None:
+                seconds = measure.seconds(load)
                 found.notes.append(f"with the collector paused the load of {power(n)} layers takes {seconds}")
     return found
 
 
 def _record(found: Growth, n: int, runs: list[measure.Run]) -> None:
     """The fastest finished steps of the runs; a bound where none finished."""
-    loads = [run.results["load"] for run in runs if "load" in run.results]
-    analyses = [run.results["analyze"] for run in runs if "analyze" in run.results]
+    loads = [t for run in runs if (t := run.step("load")) is not None]
+    analyses = [t for run in runs if (t := run.step("analyze")) is not None]
     stopped = [run for run in runs if run.status in ("timeout", "memory")]
     if loads:
         found.loads[n] = (min(loads), False)
     elif stopped:
-        found.loads[n] = (stopped[0].seconds, True)
+        found.loads[n] = (stopped[0].elapsed, True)
     if analyses:
         found.analyses[n] = (min(analyses), False)
     elif loads and stopped:
-        found.analyses[n] = (stopped[0].seconds - min(loads), True)
+        found.analyses[n] = (stopped[0].elapsed - min(loads), True)
     found.peak_rss[n] = min(run.peak_rss for run in runs)
     found.notes += [f"{power(n)} layers: {run.why()}" for run in runs if run.status == "error"]
 
 
 def _steps(run: measure.Run) -> str:
-    steps = [f"{key} {measure.seconds(value)}" for key, value in run.results.items() if key != "r"]
+    names = [key for key in run.results if key != "r" and not key.endswith("_cpu")]
+    steps = [f"{name} {measure.seconds(run.step(name))}" for name in names]
     if not run.ok:
-        steps.append(f"{run.status} after {measure.seconds(run.seconds)}")
+        steps.append(f"{run.status} after {measure.seconds(run.elapsed)}")
     return ", ".join(steps) + f"; peak RSS {measure.mib(run.peak_rss)}"
 
 
@@ -201,7 +202,7 @@ def floor_ratio(analyses: dict[int, float], sizes: list[int]) -> Verdict:
         runs = [
             measure.run(measure.task("floor", "residual", nets.chain_blocks(n))) for _ in range(PROCESSES[n])
         ]
-        floors = [run.results["floor"] for run in runs if "floor" in run.results]
+        floors = [t for run in runs if (t := run.step("floor")) is not None]
         if not floors or n not in analyses:
             why = runs[-1].why() if not floors else "no analyze time"
             parts.append(f"{power(n)}: not measured ({why})")
@@ -240,7 +241,7 @@ def check_big(chains: Chains, n: int, decide: bool, found: Growth) -> list[Verdi
             bound = "> " if found.loads[n][1] or found.analyses[n][1] else ""
             verdict += f"; load + analyze of it in item 1: {bound}{measure.seconds(seconds)}, "
             verdict += f"peak RSS {measure.mib(found.peak_rss[n])}"
-    limit_text = f"(threshold {CHECK_SECONDS:.0f} s and {CHECK_BYTES / measure.GiB:.0f} GiB)"
+    limit_text = f"(threshold {CHECK_SECONDS:.0f} s wall clock and {CHECK_BYTES / measure.GiB:.0f} GiB)"
     verdicts.append(
         Verdict(f"rfgraph check big.yaml, {size}", good if decide else None, f"{verdict} {limit_text}")
     )
@@ -263,11 +264,11 @@ def startup() -> Verdict:
     yaml = [sys.executable, "-c", "import yaml"]
     ours, base = [], []
     for _ in range(STARTUP_RUNS):  # in turns, so that a busy moment slows both
-        base.append(measure.run(yaml).seconds)
+        base.append(measure.run(yaml).elapsed)
         run = measure.run(rfgraph)
         if not run.ok:
             return Verdict("start-up", False, f"rfgraph check {MODEL.name} {run.why()}")
-        ours.append(run.seconds)
+        ours.append(run.elapsed)
     r, y = statistics.median(ours), statistics.median(base)
     text = (
         f"rfgraph check {MODEL.name} {measure.seconds(r)}, python -c 'import yaml' {measure.seconds(y)}: "
@@ -305,21 +306,21 @@ def _linear(
         memory = int(args.max_memory * measure.GiB)
         return measure.run(argv, timeout=timeout, max_rss=memory, keep_stdout=False)
 
-    base = min(run(tiny, "b3").seconds for _ in range(3))  # start-up and imports
+    base = min(run(tiny, "b3").elapsed for _ in range(3))  # start-up and imports
     at_small: list[measure.Run] = []
     at_large: list[measure.Run] = []
     for _ in range(2):  # in turns, so that a busy moment slows both sizes
         at_small.append(run(chains.path(small), chains.last[small]))
         if not at_small[-1].ok:
             return Verdict(item, False, f"{power(small)} layers: {at_small[-1].why()}")
-        work = max(min(r.seconds for r in at_small) - base, 1e-3)
+        work = max(min(r.elapsed for r in at_small) - base, 1e-3)
         limit = min(max(30.0, base + 20 * work), args.max_seconds)
         at_large.append(run(chains.path(large), chains.last[large], limit))
         if not at_large[-1].ok:
             break
-    small_seconds = min(r.seconds for r in at_small)
-    finished = [r.seconds for r in at_large if r.ok]
-    large_seconds = min(finished) if finished else at_large[-1].seconds
+    small_seconds = min(r.elapsed for r in at_small)
+    finished = [r.elapsed for r in at_large if r.ok]
+    large_seconds = min(finished) if finished else at_large[-1].elapsed
     growth = (large_seconds - base) / (small_seconds - base)
     times = " / ".join(measure.seconds(t) for t in (base, small_seconds))
     sizes = f"13 / {power(small)} / {power(large)} layers"
@@ -339,7 +340,7 @@ def _linear(
 def report(verdicts: list[Verdict], machine: list[str], command: str) -> str:
     failed = sum(v.passed is False for v in verdicts)
     lines = [
-        f"Measured on commit {measure.rfgraph_commit()} with `{command}`:",
+        f"Measured on commit {measure.rfgraph_commit()} with `{command}`, in {measure.clock()}:",
         "",
         *[f"- {line}" for line in machine],
         "",
@@ -358,10 +359,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="up to 10**5 layers (10**4 for the commands)")
     parser.add_argument("--max-seconds", type=float, default=300.0, help="stop any one process after this")
     parser.add_argument("--max-memory", type=float, default=10.0, help="GiB: stop any one process above this")
+    parser.add_argument("--cpu", action="store_true", help="time by CPU seconds (check big.yaml stays wall)")
     parser.add_argument(
         "--update-readme", action="store_true", help="write the results into benchmarks/README.md"
     )
     args = parser.parse_args()
+    measure.use_cpu_time(args.cpu)
     command = "python benchmarks/scaling.py " + " ".join(sys.argv[1:])
     machine = measure.machine()
     print("\n".join(machine), flush=True)
