@@ -256,7 +256,8 @@ def main() -> None:
     print()
     print(text)
     if args.update_readme:
-        measure.replace_section(measure.HERE / "README.md", "compare.py", text)
+        marker = "compare.py --cpu" if args.cpu else "compare.py"  # one section per clock
+        measure.replace_section(measure.HERE / "README.md", marker, text)
 
 
 if __name__ == "__main__":

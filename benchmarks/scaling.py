@@ -401,7 +401,8 @@ def main() -> None:
     print()
     print(text)
     if args.update_readme:
-        measure.replace_section(measure.HERE / "README.md", "scaling.py", text)
+        marker = "scaling.py --cpu" if args.cpu else "scaling.py"  # one section per clock
+        measure.replace_section(measure.HERE / "README.md", marker, text)
 
 
 if __name__ == "__main__":
