@@ -315,7 +315,7 @@ def _linear(
         if not at_small[-1].ok:
             return Verdict(item, False, f"{power(small)} layers: {at_small[-1].why()}")
         # the limit is on the wall clock, whatever clock is reported
-        limit = min(max(30.0, 20 * min(r.seconds for r in at_small)), args.max_seconds)
+        limit = min(max(60.0, 40 * min(r.seconds for r in at_small)), args.max_seconds)
         at_large.append(run(chains.path(large), chains.last[large], limit))
         if not at_large[-1].ok:
             break
