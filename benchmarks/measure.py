@@ -8,6 +8,7 @@ passes the limit or the time is up; the run then says so instead of giving a num
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -206,16 +207,12 @@ def rfgraph_source() -> str:
     import rfgraph
 
     where = Path(rfgraph.__file__).resolve().parent
-    commit = _git(where, "rev-parse", "--short=10", "HEAD")
     dirty = _git(where, "status", "--porcelain", "--untracked-files=no", "--", ".")
-    state = (
-        f"commit {commit}" + (" with uncommitted changes" if dirty else "")
-        if commit
-        else "not a git checkout"
-    )
+    state = f"commit {rfgraph_commit()}" + (" with uncommitted changes" if dirty else "")
     return f"rfgraph {rfgraph.__version__} from {where} ({state})"
 
 
+@functools.cache  # the commit when the run started, even if one is made while it runs
 def rfgraph_commit() -> str:
     """The checkout's commit, and the last one that changed the package (the code measured)."""
     import rfgraph
@@ -224,7 +221,7 @@ def rfgraph_commit() -> str:
     head = _git(where, "rev-parse", "--short=10", "HEAD")
     changed = _git(where, "log", "-1", "--format=%h", "--abbrev=10", "--", ".")
     if not head:
-        return "unknown"
+        return "not a git checkout"
     return head if changed == head else f"{head} (rfgraph/ as of {changed})"
 
 
