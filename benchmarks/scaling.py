@@ -320,6 +320,9 @@ def _linear(
         if not at_large[-1].ok:
             break
     small_seconds = min(r.elapsed for r in at_small)
+    if small_seconds - base < 0.2 * base:  # the work at the smaller size is lost in start-up's noise
+        times = f"13 layers {measure.seconds(base)}, {power(small)} layers {measure.seconds(small_seconds)}"
+        return Verdict(item, None, f"not measurable: {times} (a busy machine, or start-up is all)")
     finished = [r.elapsed for r in at_large if r.ok]
     large_seconds = min(finished) if finished else at_large[-1].elapsed
     growth = (large_seconds - base) / (small_seconds - base)
