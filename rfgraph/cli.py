@@ -94,7 +94,35 @@ def _analyze(args: argparse.Namespace) -> int:
     from .report import RENDERERS
 
     analysis = analyze(args.file, args.input_size, relative_to=args.relative_to)
-    _emit(RENDERERS[_format(args)](analysis, _select(args, analysis)), args.output)
+    nodes = _select(args, analysis)
+    found = None
+    if args.erf:
+        from .effective import erfs
+
+        found = erfs(analysis, nodes)
+    _emit(RENDERERS[_format(args)](analysis, nodes, found), args.output)
+    return 0
+
+
+def _erf(args: argparse.Namespace) -> int:
+    from .analysis import analyze
+    from .effective import erf
+
+    analysis = analyze(args.file, args.input_size, relative_to=args.relative_to)
+    found = erf(analysis, args.node, args.feature or None)
+    if args.output is None:
+        from .report import erf_table
+
+        sys.stdout.write(erf_table(found))
+        return 0
+    from .plot import plot_erf
+
+    kind = Path(args.output).suffix.lstrip(".").lower() or "png"
+    try:
+        image = plot_erf(found, format=kind)
+    except RFGraphError as e:
+        raise e.located(args.output) from None
+    _emit(image, args.output)
     return 0
 
 
@@ -218,8 +246,36 @@ def build_parser() -> argparse.ArgumentParser:
         help="default: from the -o file's extension (.json, .csv, .md), else table",
     )
     a.add_argument("-o", "--output", metavar="FILE", help="write here (atomically) instead of stdout")
+    a.add_argument(
+        "--erf",
+        action="store_true",
+        help="add the effective receptive field of each node's centre feature (feature 0 without a size): "
+        "its standard deviation, 95%% width, and that width over r",
+    )
     _filters(a)
     a.set_defaults(run=_analyze)
+
+    e = commands.add_parser(
+        "erf",
+        parents=[size],
+        help="the effective receptive field of feature I J of NODE: a summary, or with -o its picture",
+        description="The effective receptive field of one feature: the weight of each input position when "
+        "every kernel averages its window and activations are the identity (Luo et al. 2016, at "
+        "initialisation, without the noise of random weights). Without -o, a summary per axis; with -o, "
+        "the map with r's box around it (matplotlib: pip install 'rfgraph[draw]').",
+    )
+    e.add_argument("file", help="network YAML file")
+    e.add_argument("node", help="node name")
+    e.add_argument(
+        "feature",
+        nargs="*",
+        type=int,
+        metavar="I",
+        help="feature index per axis (I J in 2-D); default the centre feature, or 0 without a size",
+    )
+    e.add_argument("--relative-to", metavar="NODE", help="weights on NODE's map instead of the input")
+    e.add_argument("-o", "--output", metavar="FILE", help="draw the map into this image: .png, .svg, .pdf")
+    e.set_defaults(run=_erf)
 
     lo = commands.add_parser(
         "locate",

@@ -9,13 +9,16 @@ It reads only the parsed layers' parameters, none of rfgraph's geometry.
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
 import numpy as np
 import pytest
+from nets import TINY_RESNET
 
 from rfgraph import RFGraphError, analyze, erf, loads
+from rfgraph.cli import main
 from rfgraph.effective import channel_counts, erfs
 from rfgraph.locate import locate
 from rfgraph.network import Network
@@ -521,3 +524,71 @@ def test_in_the_zoo_the_erf_is_a_shrinking_part_of_the_field(model, output, r, w
     found = erf(a, output)
     assert (a[output].r[0], found.axes[0].width) == (r, width)
     assert found.axes[0].width == found.axes[1].width
+
+
+# --- the command line ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY_RESNET)
+    return str(path)
+
+
+def test_analyze_erf_adds_columns_to_the_table_and_numbers_to_json(tiny, capsys):
+    assert main(["analyze", tiny, "--input-size", "64", "--erf"]) == 0
+    out = capsys.readouterr().out
+    header, *rows = out.splitlines()[2:9]
+    assert header.split() == "node op r S P r_min size erf std erf 95% 95%/r note".split()
+    assert rows[1].split()[:10] == ["conv1", "conv", "7", "2", "3", "7", "32x32", "2", "7", "1"]
+    assert "erf: the effective receptive field of the centre feature" in out
+    assert main(["analyze", tiny, "--input-size", "64", "--erf", "--format", "json"]) == 0
+    block = json.loads(capsys.readouterr().out)["nodes"]["block1"]
+    found = erf(analyze(loads(TINY_RESNET), 64), "block1")
+    assert block["erf"] == found.to_dict()
+    assert block["erf"]["feature"] == [3, 3] and block["erf"]["width"] == [found.axes[0].width] * 2
+    assert main(["analyze", tiny, "--format", "json"]) == 0
+    assert "erf" not in json.loads(capsys.readouterr().out)["nodes"]["block1"]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "markdown"])
+def test_analyze_erf_in_csv_and_markdown(tiny, capsys, fmt):
+    assert main(["analyze", tiny, "--erf", "--format", fmt, "--only", "conv1"]) == 0
+    out = capsys.readouterr().out
+    if fmt == "csv":
+        assert out.splitlines()[0].endswith("aligned,global,erf_std,erf_width,erf_ratio")
+        assert out.splitlines()[1] == "conv1,conv,h,7,2,3,7,,True,False,2,7,1"
+    else:
+        assert (
+            "| erf std | erf 95% | 95%/r |" in out
+            and "| conv1 | conv | 7 | 2 | 3 | 7 | - | 2 | 7 | 1 |" in out
+        )
+
+
+def test_erf_command_prints_a_summary_or_draws_the_map(tiny, tmp_path, capsys):
+    assert main(["erf", tiny, "block1", "--input-size", "64"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("effective receptive field of feature (3, 3) of 'block1' at 64x64\n")
+    assert main(["erf", tiny, "pool1", "0", "0"]) == 0
+    assert "feature (0, 0) of 'pool1'\n" in capsys.readouterr().out
+    assert main(["erf", tiny, "block1", "9", "0", "--input-size", "64"]) == 2
+    assert "feature index 9 on axis h is outside of the 8x8 feature map" in capsys.readouterr().err
+    pytest.importorskip("matplotlib")
+    image = tmp_path / "erf.png"
+    assert main(["erf", tiny, "block1", "-o", str(image)]) == 0
+    assert image.read_bytes().startswith(b"\x89PNG")
+    one_d = tmp_path / "one.yaml"
+    one_d.write_text(ONE_D)
+    assert main(["erf", str(one_d), "skip", "--input-size", "40", "-o", str(tmp_path / "erf.svg")]) == 0
+    assert (tmp_path / "erf.svg").read_text().startswith("<?xml")
+
+
+def test_erf_command_says_why_there_is_no_picture(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "net.yaml"
+    path.write_text(GATED)
+    assert main(["erf", str(path), "squeeze", "-o", str(tmp_path / "erf.png")]) == 2
+    err = capsys.readouterr().err
+    assert "no picture of the effective receptive field of 'squeeze': h: global" in err
+    assert not (tmp_path / "erf.png").exists()
