@@ -213,6 +213,18 @@ def erfs(analysis: Analysis, nodes: Iterable[str] | None = None) -> dict[str, ER
     return {v: walker.erf(v, None) for v in (analysis.nodes if nodes is None else nodes)}
 
 
+def layer_taps(analysis: Analysis, node: str, axis: int) -> Taps | None:
+    """The taps layer ``node`` uses along ``axis`` at the analysis' sizes (None: it needs a size,
+    or reads the whole input). The HTML report walks them in the browser.
+
+    >>> from rfgraph import analyze, loads
+    >>> a = analyze(loads("layers: [{name: c, op: conv, kernel: 3, stride: 2, padding: same}]"), 7)
+    >>> layer_taps(a, "c", 0).offsets
+    (range(-1, 2),)
+    """
+    return _Walker(analysis).taps(node, axis)
+
+
 def channel_counts(network: Network) -> dict[str, int | None]:
     """Every node's channel count, where it is known: how a concat weighs its inputs.
 
@@ -495,4 +507,4 @@ _READS_PADDING = "reads only padding"
 _READS_NO_PIXEL = "reads no input pixel: only padding, or holes between taps"
 _READS_NOTHING = "reads nothing: a hole between the taps of a transposed conv or stride upstream"
 
-__all__ = ["ERF", "MASS", "AxisERF", "channel_counts", "erf", "erfs", "summary"]
+__all__ = ["ERF", "MASS", "AxisERF", "channel_counts", "erf", "erfs", "layer_taps", "summary"]
