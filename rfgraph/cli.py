@@ -191,6 +191,36 @@ def _plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from .analysis import analyze
+    from .html import DEFAULT_SIZE, image_uri, to_html
+    from .spec import load
+
+    network = load(args.file)
+    size = args.input_size or network.input_size or DEFAULT_SIZE
+    analysis = analyze(network, size, relative_to=args.relative_to)
+    image = None
+    if args.image is not None:
+        try:
+            image = image_uri(Path(args.image).read_bytes())
+        except OSError as e:
+            msg = f"cannot read the image: {e.strerror}"
+            raise RFGraphError(msg, path=args.image) from None
+        except RFGraphError as e:
+            raise e.located(args.image) from None
+    _emit(to_html(analysis, _select(args, analysis), image=image, sizes=_sizes_answer(analysis)), args.output)
+    return 0
+
+
+def _sizes_answer(analysis: object) -> str | None:
+    """What ``rfgraph sizes`` says about the network, for the report; None: not available.
+
+    The place for the answer of ``rfgraph sizes`` (issue 9, section 6), which is being written:
+    return its text rendering here and the report shows it.
+    """
+    return None
+
+
 def _filters(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--only",
@@ -317,6 +347,28 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("-o", "--output", metavar="FILE", help="write the SVG here (atomically) instead of stdout")
     _filters(d)
     d.set_defaults(run=_draw)
+
+    rep = commands.add_parser(
+        "report",
+        parents=[size],
+        help="one self-contained HTML page: the graph, every node's r, S, P and ERF, boxes per feature",
+        description="Write one HTML file that needs nothing else (no network): the graph (zoom with the "
+        "wheel, drag to move), every node's r, S, P, r_min and effective receptive field, the "
+        "misalignments, r, the 95%% ERF width and S against depth; click a node, then a feature of its map, "
+        "to see the input box it reads and its ERF over an input image. The input size is --input-size, "
+        "else the file's, else 224.",
+    )
+    rep.add_argument("file", help="network YAML file")
+    rep.add_argument("-o", "--output", metavar="FILE", required=True, help="the HTML file to write")
+    rep.add_argument("--relative-to", metavar="NODE", help="fields relative to NODE instead of the input")
+    rep.add_argument(
+        "--image",
+        metavar="PICTURE",
+        help="a PNG, JPEG or GIF file to show under the boxes, scaled to the input size "
+        "(default: a checkerboard)",
+    )
+    _filters(rep)
+    rep.set_defaults(run=_report)
 
     p = commands.add_parser(
         "plot", parents=[size], help="r and S against depth along the longest path, one line per file"
