@@ -412,7 +412,10 @@ id="zoom-out">&minus;</button><button type="button" id="zoom-fit">fit</button></
 <h2 id="node-title">No node selected</h2>
 <table id="node-facts"></table>
 <h3>Its feature map <span id="feature-label"></span></h3>
+<div id="feature-row">
 <div id="feature-map-box"><canvas id="feature-map" width="1" height="1"></canvas></div>
+<table id="feature-facts"></table>
+</div>
 <h3>The input</h3>
 <svg id="input-view" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1 1" preserveAspectRatio="xMidYMid meet">
 <rect id="padding" x="0" y="0" width="0" height="0"/>
@@ -425,7 +428,6 @@ id="zoom-out">&minus;</button><button type="button" id="zoom-fit">fit</button></
 </svg>
 <p class="legend-line"><span class="key read"></span>pixels read <span class="key field"></span>field r,
 padding included <span class="key erf"></span>95% of the ERF's weight, per axis</p>
-<table id="feature-facts"></table>
 </aside>
 </main>
 <section>

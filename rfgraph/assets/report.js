@@ -380,7 +380,7 @@
   }
 
   function cellSize(node) {
-    return Math.max(1, Math.min(40, Math.floor(280 / Math.max(...node.size))));
+    return Math.max(1, Math.min(32, Math.floor(224 / Math.max(...node.size))));
   }
 
   function drawFeatureMap(node, chosen) {
