@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -592,3 +594,15 @@ def test_erf_command_says_why_there_is_no_picture(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "no picture of the effective receptive field of 'squeeze': h: global" in err
     assert not (tmp_path / "erf.png").exists()
+
+
+def test_numpy_is_imported_only_when_the_erf_is_asked_for():
+    code = (
+        "import sys, rfgraph, rfgraph.cli; "
+        f"code = rfgraph.cli.main(['check', {str(MODELS / 'resnet_v1_50.yaml')!r}]); "
+        "assert 'numpy' not in sys.modules, 'numpy at start-up'; "
+        "from rfgraph import erf; assert erf is rfgraph.erf and 'numpy' in sys.modules; "
+        "import rfgraph.effective; assert callable(rfgraph.erf); sys.exit(code)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
