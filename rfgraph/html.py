@@ -119,6 +119,7 @@ def to_html(
     graph = to_svg(analysis, shown).split("?>", 1)[1]  # the XML declaration has no place in HTML
     page = _TEMPLATE.format(
         title=_escape(net.name),
+        source=_escape(analysis.source),
         summary=_escape(summary(analysis)),
         graph=graph,
         table=_table(analysis, shown, found),
@@ -191,7 +192,7 @@ def _data(analysis: Analysis, shown: list[str], found: dict[str, ERF], image: st
     return {
         "name": net.name,
         "axes": list(net.axis_names),
-        "input_size": list(analysis.input_size or ()),
+        "input_size": list(analysis[analysis.source].size or ()),  # the source's map: the "input" here
         "source": analysis.source,
         "outputs": list(analysis.outputs),
         "image": image,
@@ -416,7 +417,7 @@ id="zoom-out">&minus;</button><button type="button" id="zoom-fit">fit</button></
 <div id="feature-map-box"><canvas id="feature-map" width="1" height="1"></canvas></div>
 <table id="feature-facts"></table>
 </div>
-<h3>The input</h3>
+<h3>The input, <code>{source}</code></h3>
 <svg id="input-view" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1 1" preserveAspectRatio="xMidYMid meet">
 <rect id="padding" x="0" y="0" width="0" height="0"/>
 <image id="picture" x="0" y="0" width="0" height="0" preserveAspectRatio="none"/>

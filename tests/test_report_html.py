@@ -94,6 +94,17 @@ def test_a_file_that_is_no_picture_is_refused(tmp_path, capsys):
     assert "cannot read the image: No such file or directory" in capsys.readouterr().err
 
 
+def test_relative_to_makes_that_nodes_map_the_input(tmp_path):
+    net = tmp_path / "net.yaml"
+    net.write_text(TINY_RESNET)
+    out = tmp_path / "report.html"
+    assert main(["report", str(net), "--input-size", "64", "--relative-to", "conv1", "-o", str(out)]) == 0
+    page = out.read_text()
+    assert (
+        '"input_size":[32,32],"source":"conv1"' in page and "<h3>The input, <code>conv1</code></h3>" in page
+    )
+
+
 def test_the_report_needs_a_size_and_two_axes():
     with pytest.raises(RFGraphError, match="the report needs an input size"):
         to_html(analyze(loads(TINY_RESNET)))
@@ -173,6 +184,38 @@ def click_feature(page, feature: tuple[int, int]) -> None:  # type: ignore[no-un
     page.click("#feature-map", position={"x": (j + 0.5) * cell, "y": (i + 0.5) * cell})
 
 
+def spans(first: int | None, last: int | None, top: int | None, bottom: int | None):  # type: ignore[no-untyped-def]
+    """A box along h and w as the page draws it: (y, x, height, width); None when undefined."""
+    if None in (first, last, top, bottom):
+        return None
+    return (first, top, last - first + 1, bottom - top + 1)
+
+
+def assert_the_page_shows(page, analysis, node: str, feature: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    """The feature the page shows is ``feature`` of ``node``, with locate's boxes and rfgraph.erf's weights."""
+    last = page.evaluate("() => window.rfgraphReport.last")
+    assert (last["node"], tuple(last["feature"])) == (node, feature)
+    h, w = locate(analysis, node, feature).axes
+    assert rect(page, "#box-field") == spans(h.first, h.last, w.first, w.last)
+    read = (*(h.clipped or (None, None)), *(w.clipped or (None, None)))
+    assert rect(page, "#box-read") == spans(*read)
+    found = erf(analysis, node, feature)
+    for mine, theirs in zip(last["axes"], found.axes, strict=True):
+        assert (mine is None) == (theirs is None)
+        if theirs is not None:
+            assert (mine["first"], mine["last"]) == (theirs.first, theirs.last)
+            assert (tuple(mine["interval"]), mine["width"]) == (theirs.interval, theirs.width)
+            assert mine["std"] == pytest.approx(theirs.std, abs=1e-9)
+            np.testing.assert_allclose(mine["weights"], theirs.weights, rtol=0, atol=1e-12)
+    if None in found.axes:
+        assert last["map"] is None and rect(page, "#box-erf") is None
+        return
+    size = max(*analysis[analysis.source].size, *(-a.first + a.last + 1 for a in found.axes)) * 3
+    np.testing.assert_allclose(on_grid(last["map"], size), on_grid(found, size), rtol=0, atol=1e-12)
+    (top, bottom), (left, right) = (a.interval for a in found.axes)
+    assert rect(page, "#box-erf") == spans(top, bottom, left, right)
+
+
 CASES = [
     ("resnet_v1_50", 224, "block2/unit_1/bottleneck_v1", [(0, 0), (5, 27), (14, 13)]),
     ("inception_v3", 299, "Mixed_6a", [(0, 16), (8, 8), (16, 1)]),
@@ -182,20 +225,8 @@ CASES = [
 @pytest.mark.parametrize(("model", "size", "node", "features"), CASES, ids=[c[0] for c in CASES])
 def test_a_clicked_feature_shows_locates_box_and_its_erf(browser, tmp_path, model, size, node, features):
     out = tmp_path / f"{model}.html"
-    assert (
-        main(
-            [
-                "report",
-                str(MODELS / f"{model}.yaml"),
-                "--input-size",
-                str(size),
-                "--endpoints",
-                "-o",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    args = ["report", str(MODELS / f"{model}.yaml"), "--input-size", str(size), "--endpoints", "-o", str(out)]
+    assert main(args) == 0
     analysis = analyze(MODELS / f"{model}.yaml", size)
     page, errors, fetched = open_page(browser, out)
     page.click("#zoom-fit")
@@ -203,33 +234,7 @@ def test_a_clicked_feature_shows_locates_box_and_its_erf(browser, tmp_path, mode
     assert page.inner_text("#node-title") == node
     for feature in features:
         click_feature(page, feature)
-        last = page.evaluate("() => window.rfgraphReport.last")
-        assert (last["node"], tuple(last["feature"])) == (node, feature)
-        box = locate(analysis, node, feature)
-        h, w = box.axes
-        assert rect(page, "#box-field") == (h.first, w.first, h.last - h.first + 1, w.last - w.first + 1)
-        assert rect(page, "#box-read") == (
-            h.clipped[0],
-            w.clipped[0],
-            h.clipped[1] - h.clipped[0] + 1,
-            w.clipped[1] - w.clipped[0] + 1,
-        )
-        found = erf(analysis, node, feature)
-        for mine, theirs in zip(last["axes"], found.axes, strict=True):
-            assert (mine["first"], mine["last"], tuple(mine["interval"])) == (
-                theirs.first,
-                theirs.last,
-                theirs.interval,
-            )
-            assert mine["std"] == pytest.approx(theirs.std, abs=1e-9)
-            np.testing.assert_allclose(mine["weights"], theirs.weights, rtol=0, atol=1e-12)
-        np.testing.assert_allclose(on_grid(last["map"], size), on_grid(found, size), rtol=0, atol=1e-12)
-        assert rect(page, "#box-erf") == (
-            found.axes[0].interval[0],
-            found.axes[1].interval[0],
-            found.axes[0].width,
-            found.axes[1].width,
-        )
+        assert_the_page_shows(page, analysis, node, feature)
     page.screenshot(path=str(tmp_path / f"{model}.png"))
     assert errors == [] and fetched == []
 
@@ -296,23 +301,26 @@ def every_kind(browser, tmp_path_factory):
     [
         ("cross", (0, 5)),
         ("gated", (7, 15)),
+        ("squeeze", (0, 0)),
         ("up", (31, 0)),
         ("up", (10, 13)),
         ("t", (3, 4)),
+        ("t", (0, 0)),
         ("joined", (2, 9)),
     ],
 )
 def test_the_pages_walk_is_rfgraphs_on_every_kind_of_layer(every_kind, node, feature):
     analysis, page = every_kind
-    last = page.evaluate(
-        f"() => (window.rfgraphReport.select({node!r}, {list(feature)}), window.rfgraphReport.last)"
-    )
-    found = erf(analysis, node, feature)
-    for mine, theirs in zip(last["axes"], found.axes, strict=True):
-        assert (mine["first"], tuple(mine["interval"])) == (theirs.first, theirs.interval)
-        np.testing.assert_allclose(mine["weights"], theirs.weights, rtol=0, atol=1e-12)
-    np.testing.assert_allclose(on_grid(last["map"]), on_grid(found), rtol=0, atol=1e-12)
-    h, w = locate(analysis, node, feature).axes
-    read = None if h.clipped is None or w.clipped is None else (*h.clipped, *w.clipped)
-    expected = None if read is None else (read[0], read[2], read[1] - read[0] + 1, read[3] - read[2] + 1)
-    assert rect(page, "#box-read") == expected
+    page.evaluate(f"() => window.rfgraphReport.select({node!r}, {list(feature)})")
+    assert_the_page_shows(page, analysis, node, feature)
+
+
+def test_relative_to_in_the_browser(browser, tmp_path):
+    net = tmp_path / "net.yaml"
+    net.write_text(TINY_RESNET)
+    out = tmp_path / "report.html"
+    assert main(["report", str(net), "--input-size", "64", "--relative-to", "pool1", "-o", str(out)]) == 0
+    page, errors, _ = open_page(browser, out)
+    click_feature(page, (3, 0))
+    assert_the_page_shows(page, analyze(loads(TINY_RESNET), 64, relative_to="pool1"), "block1", (3, 0))
+    assert errors == []
