@@ -26,7 +26,8 @@ from typing import Any
 
 from .analysis import Analysis
 from .boxes import every_clipped_box
-from .effective import ERF, channel_counts, erfs, layer_taps
+from .draw import to_svg
+from .effective import ERF, MASS, channel_counts, erfs, layer_taps
 from .errors import RFGraphError
 from .fields import Field
 from .fit import check_input_size
@@ -110,8 +111,6 @@ def to_html(
     if net.dims != 2:
         msg = f"the report draws 2-D networks; this one has {net.dims} axes"
         raise net.error(msg)
-    from .draw import to_svg
-
     shown = list(analysis.nodes) if nodes is None else list(nodes)
     path = longest_path(analysis)
     found = erfs(analysis, dict.fromkeys([*shown, *path]))
@@ -196,7 +195,7 @@ def _data(analysis: Analysis, shown: list[str], found: dict[str, ERF], image: st
         "source": analysis.source,
         "outputs": list(analysis.outputs),
         "image": image,
-        "mass": 0.95,
+        "mass": MASS,
         "nodes": out,
     }
 
@@ -284,7 +283,7 @@ def _sizes(sizes: str | None) -> str:
 
 # --- the plots against depth: inline SVG, no matplotlib --------------------------------------------
 
-_PLOT_W, _PLOT_H, _LEFT, _RIGHT, _TOP, _BOTTOM = 640, 220, 56, 110, 16, 34
+_PLOT_W, _PLOT_H, _LEFT, _RIGHT, _TOP, _BOTTOM = 680, 220, 56, 150, 16, 34
 _COLOURS = {"r": "#3f6aa8", "erf": "#e07b00", "S": "#2e7d32"}
 
 

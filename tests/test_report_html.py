@@ -324,3 +324,13 @@ def test_relative_to_in_the_browser(browser, tmp_path):
     click_feature(page, (3, 0))
     assert_the_page_shows(page, analyze(loads(TINY_RESNET), 64, relative_to="pool1"), "block1", (3, 0))
     assert errors == []
+
+
+def test_the_plots_follow_the_longest_path_and_mark_misaligned_merges():
+    a = analyze(loads(SHIFTED), 64)
+    page = to_html(a)
+    plots = page[page.index('<div id="plots">') : page.index("</div>", page.index('<div id="plots">'))]
+    assert plots.count("<svg") == 2 and plots.count('class="misaligned"') == 2  # block1, in both plots
+    # input, conv1, pool1 (the first of two longest paths), block1: r, the ERF's width, S, a point each
+    assert plots.count('<circle class="point" data-node="pool1"') == 3 and 'data-node="shifted"' not in plots
+    assert "<title>block1: r 9</title>" in plots and "<title>block1: S 2</title>" in plots
