@@ -304,6 +304,29 @@ class _Walker:
         self.net = analysis.network
         self.cache: dict[tuple[Any, ...], Geometry] = {}
         self.channels: dict[str, int | None] | None = None
+        self.twins: list[int] | None = None
+
+    def twin(self, i: int) -> int:
+        """The first axis along which every layer, size and global flag is as along axis ``i``:
+        a feature with the same index there has the same weights (square nets walk once)."""
+        if self.twins is None:
+            analysis = self.analysis
+            first: dict[tuple[Any, ...], int] = {}
+            self.twins = []
+            for k in range(self.net.dims):
+                signature = tuple(
+                    (
+                        v,
+                        None if layer is None else layer.key(k),
+                        self.size(v, k),
+                        rf.axes[k].why,
+                        rf.axes[k].S,  # size_of without sizes uses the strides' ratio
+                    )
+                    for v, rf in analysis.nodes.items()
+                    for layer in [self.net.layers.get(v)]
+                )
+                self.twins.append(first.setdefault(signature, k))
+        return self.twins[i]
 
     def erf(self, node: str, index: Sequence[int] | None) -> ERF:
         analysis = self.analysis
@@ -316,6 +339,11 @@ class _Walker:
         notes: list[str | None] = []
         equal: dict[str, None] = {}
         for i, axis in enumerate(rf.axes):
+            twin = self.twin(i)
+            if twin < i and feature[twin] == feature[i]:
+                axes.append(axes[twin])
+                notes.append(notes[twin])
+                continue
             if axis.why in (Why.GLOBAL, Why.SIZE):
                 axes.append(None)
                 notes.append(_WHY[axis.why])

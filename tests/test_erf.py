@@ -606,3 +606,15 @@ def test_numpy_is_imported_only_when_the_erf_is_asked_for():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
+
+
+def test_an_axis_like_another_is_walked_once_and_only_then():
+    square = analyze(loads(RESIDUAL), 32)
+    h, w = erf(square, "add2").axes
+    assert h is w  # one walk for both
+    oblong = analyze(loads(RESIDUAL), (32, 40))
+    h, w = erf(oblong, "add2").axes
+    assert h is not w and (h.first, w.first) == (1, 5)  # features 3 and 4, a stride of 4 apart
+    assert h.weights.tolist() == w.weights.tolist()  # both interior
+    edge = erf(square, "add2", (0, 3)).axes
+    assert edge[0].first == 0 and edge[0].weights.tolist() != edge[1].weights.tolist()
