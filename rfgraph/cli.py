@@ -354,7 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="one self-contained HTML page: the graph, every node's r, S, P and ERF, boxes per feature",
         description="Write one HTML file that needs nothing else (no network): the graph (zoom with the "
         "wheel, drag to move), every node's r, S, P, r_min and effective receptive field, the "
-        "misalignments, r, the 95%% ERF width and S against depth; click a node, then a feature of its map, "
+        "misalignments, r, the 95% ERF width and S against depth; click a node, then a feature of its map, "
         "to see the input box it reads and its ERF over an input image. The input size is --input-size, "
         "else the file's, else 224.",
     )

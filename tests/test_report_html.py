@@ -20,7 +20,7 @@ from nets import TINY_RESNET
 
 from rfgraph import RFGraphError, analyze, erf, loads
 from rfgraph.cli import main
-from rfgraph.html import image_uri, to_html
+from rfgraph.html import DEFAULT_SIZE, image_uri, to_html
 from rfgraph.locate import locate
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
@@ -334,3 +334,9 @@ def test_the_plots_follow_the_longest_path_and_mark_misaligned_merges():
     # input, conv1, pool1 (the first of two longest paths), block1: r, the ERF's width, S, a point each
     assert plots.count('<circle class="point" data-node="pool1"') == 3 and 'data-node="shifted"' not in plots
     assert "<title>block1: r 9</title>" in plots and "<title>block1: S 2</title>" in plots
+
+
+def test_the_default_size_is_the_one_the_help_gives(capsys):
+    with pytest.raises(SystemExit):
+        main(["report", "--help"])
+    assert f"else the file's, else {DEFAULT_SIZE}." in " ".join(capsys.readouterr().out.split())
