@@ -10,7 +10,8 @@ lists that concat. The ERF of a feature is the gradient of that feature (summed 
 channels) with respect to the input, normalised to sum 1: the map Luo et al. ("Understanding the
 Effective Receptive Field in Deep Convolutional Neural Networks", NeurIPS 2016) plot at
 initialisation, without the noise of random weights. A mul of two local maps is linearised
-where both are 1 (an input of ones, which averaging keeps), so both count equally there.
+where both are 1 (an input of ones, which averaging keeps), so both count equally there; sub,
+div, max and min count their inputs equally too (the size of an influence, not its sign).
 
 Borders. With an input size maps are finite: a tap that lands outside its input map reads
 padding (zeros, as PyTorch pads), and its weight is lost; what is left is normalised to sum 1.
