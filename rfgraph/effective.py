@@ -25,9 +25,9 @@ shares add up where branches meet again. That is the marginal of the full map (t
 the other axes) wherever a merge's branches keep equal shares of their weight on the other
 axes: always on unbounded maps and for features away from the borders, and for any feature of
 a chain; elsewhere they are the weights of the network along that axis alone, as if the other
-axes had no border (the map's own sums differ there a little). :meth:`ERF.map` runs the same walk with N-D arrays and is exact everywhere; it is a sum
-of outer products over paths, not the outer product of the marginals (a 1x7 branch added to a
-7x1 branch makes a cross).
+axes had no border (the map's own sums differ there a little). :meth:`ERF.map` runs the same
+walk with N-D arrays and is exact everywhere; it is a sum of outer products over paths, not the
+outer product of the marginals (a 1x7 branch added to a 7x1 branch makes a cross).
 
 Cost. A walk visits the node's ancestors once, at the size of the feature's footprint on each
 one's map (bounded by the map with an input size): a few times r in nets that downsample, about
