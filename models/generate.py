@@ -4,7 +4,8 @@
     python models/generate.py --check  # exit 1 if any file differs from what this writes
 
 Each module in models/gen/ (but net.py) defines ``networks() -> dict[str, str]``:
-file stem -> YAML text. The README's table is computed by rfgraph from the files.
+file stem -> YAML text. The README's table is computed by rfgraph from the files. A module with
+``FOLDER`` writes into that folder, and its ``readme(texts)`` writes the folder's README.md.
 """
 
 from __future__ import annotations
@@ -26,9 +27,13 @@ def generated() -> dict[Path, str]:
         if info.name == "net":
             continue
         module = importlib.import_module(f"models.gen.{info.name}")
-        for stem, text in module.networks().items():
-            files[HERE / f"{stem}.yaml"] = text
-    files[HERE / "README.md"] = readme(files)
+        folder = HERE / getattr(module, "FOLDER", "")
+        texts = module.networks()
+        for stem, text in texts.items():
+            files[folder / f"{stem}.yaml"] = text
+        if hasattr(module, "readme"):
+            files[folder / "README.md"] = module.readme(texts)
+    files[HERE / "README.md"] = readme({p: t for p, t in files.items() if p.parent == HERE})
     return files
 
 

@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from .errors import RFGraphError
-from .fields import IDENTITY, Field, Number, anchors, common_period, exact, smallest, through, union
+from .fields import Field, Number, anchors, common_period, exact, smallest, through, union
 from .network import Layer, Network
 from .ops import Geometry, Why
 from .spec import load
@@ -189,8 +188,9 @@ class Analysis:
     """Per-node receptive fields of a network, relative to ``source``.
 
     ``analysis["conv1"]`` is a :class:`NodeRF`; ``nodes`` maps names to them in
-    network order, the source first; ``sizes`` gives every node's feature-map size
-    (None without an input size), fed by the source or not.
+    network order, the source first; ``sizes`` gives every node's feature-map size per
+    axis (None where not known), fed by the source or not. ``input_size`` is None
+    unless every axis has one.
     """
 
     network: Network
@@ -199,7 +199,7 @@ class Analysis:
     input_size: tuple[int, ...] | None
     source: str
     outputs: tuple[str, ...]
-    sizes: Mapping[str, tuple[int, ...] | None]
+    sizes: Mapping[str, Size]
 
     def __repr__(self) -> str:
         state = "aligned" if self.aligned else f"{len(self.misalignments)} misalignment(s)"
@@ -270,7 +270,7 @@ class Analysis:
 
 def analyze(
     source: Network | str | os.PathLike[str],
-    input_size: int | Sequence[int] | None = None,
+    input_size: int | Sequence[int | None] | None = None,
     *,
     relative_to: str | None = None,
     order: Iterable[str] | None = None,
@@ -282,8 +282,9 @@ def analyze(
     source
         A :class:`Network` or the path of a YAML file.
     input_size
-        Input size (one int, or one per axis); overrides the file's. With it,
-        feature-map sizes, exact "same" paddings and size-dependent ops are computed.
+        Input size (one int, or one per axis; None leaves an axis unsized);
+        overrides the file's. With it, feature-map sizes, exact "same" paddings
+        and size-dependent ops are computed.
     relative_to
         Compute fields relative to this node instead of the input (the paper's
         r_l, S_l, P_l); only the nodes it feeds are reported.
@@ -319,31 +320,40 @@ def analyze(
     return _Pass(network, _input_size(network, input_size), relative_to, order).run()
 
 
-def _input_size(network: Network, given: int | Sequence[int] | None) -> tuple[int, ...] | None:
+#: A map's size per axis; None on an axis whose input size is not given.
+Size = tuple[int | None, ...]
+
+
+def _input_size(network: Network, given: int | Sequence[int | None] | None) -> Size:
     if given is None:
-        return network.input_size
+        return network.input_size or (None,) * network.dims
     values = (given,) if isinstance(given, int) else tuple(given)
     if len(values) == 1:
         values *= network.dims
     if len(values) != network.dims or any(
-        isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in values
+        n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1) for n in values
     ):
         msg = f"input size must be 1 or {network.dims} positive integers, got {list(values)}"
         raise network.error(msg)
     return values
 
 
-# One axis of one node during the pass: its field (or why it has none), the fields of its
-# single paths that no other one contains (for r_min; None when some path needs a size),
-# and whether a global op feeds it.
-_Axis = tuple[Field | Why, list[Field] | None, bool]
+# The pass keeps, per node and axis, its field as
+#   (S, first, last) for a field of period 1 that reads something (the fast, common case),
+#   a Field otherwise, or a Why where the node has no local field;
+# the fields of its single paths that no other one contains (for r_min) as
+#   a tuple of (S, r) pairs when all have period 1, else a list of Fields, None when a path needs a size;
+# and whether a global op feeds it. Nodes whose axes all share one state are computed once.
+Simple = tuple[int, int, int]
+State = Simple | Field | Why
+Paths = tuple[tuple[int, int], ...] | list[Field] | None
 
 
 class _Pass:
     def __init__(
         self,
         network: Network,
-        size: tuple[int, ...] | None,
+        size: Size,
         relative_to: str | None,
         order: Iterable[str] | None,
     ) -> None:
@@ -354,92 +364,105 @@ class _Pass:
             msg = f"unknown node {self.start!r} to measure fields relative to"
             raise network.error(msg)
         self.order = network.order if order is None else _checked_order(network, order)
-        self.sizes: dict[str, tuple[int, ...] | None] = {}
-        self.axes: dict[str, tuple[_Axis, ...]] = {}
-        self.assumed: dict[str, bool] = {}
+        dims = network.dims
+        self.sizes: dict[str, Size] = {}
+        self.fields: dict[str, tuple[State, ...]] = {}
+        self.paths: dict[str, tuple[Paths, ...]] = {}
+        self.local = (False,) * dims
+        self.square = len(set(size)) == 1  # every axis the same input size, or none
+        self.glob: dict[str, tuple[bool, ...]] = {}
+        self.same: set[str] = set()  # nodes whose axes share one state
+        self.assumed: set[str] = set()
         self.aligned: dict[str, bool | None] = {}
         self.found: list[Misalignment] = []
         self.geometry_cache: dict[tuple[Any, ...], Geometry] = {}
 
     def run(self) -> Analysis:
-        net, dims = self.net, self.net.dims
-        start = self.start
+        net, dims, start = self.net, self.net.dims, self.start
+        layers, fields = net.layers, self.fields
+        sized = any(n is not None for n in self.size)
+        unsized = (None,) * dims
+        self.sizes[net.input] = self.size
         for v in self.order:
-            if v == net.input:
-                self.sizes[v] = self.size
-                geometries = None
-            else:
-                geometries = self.geometries(net.layers[v])
+            layer = layers.get(v)
+            geometries = None
+            if layer is not None:
+                if sized or layer.size_of is not None:
+                    geometries = self.geometries(layer)
+                else:
+                    self.sizes[v] = unsized
             if v == start:
-                self.axes[v] = tuple((IDENTITY, [IDENTITY], False) for _ in range(dims))
-                self.assumed[v] = False
+                fields[v] = ((1, 0, 0),) * dims
+                self.paths[v] = (((1, 1),),) * dims
+                self.glob[v] = self.local
+                self.same.add(v)
                 continue
-            layer = net.layers.get(v)
             if layer is None:
                 continue
-            inputs = [u for u in layer.inputs if u in self.axes]
+            inputs = [u for u in layer.inputs if u in fields]
             if not inputs:
                 continue
             if layer.spec.merge is not None and len(inputs) > 1:
                 self.merge(layer, inputs)
             else:  # a single-input layer, or a merge only one of whose inputs the source feeds
                 self.window(layer, inputs[0], geometries)
-        nodes = {start: self._node(start), **{v: self._node(v) for v in net.nodes if v in self.axes}}
-        rank = {v: i for i, v in enumerate(nodes)}
-        self.found.sort(key=lambda m: (rank[m.node], m.axis))
-        fed = {u for v in nodes if v in net.layers for u in net.layers[v].inputs}
-        outputs = tuple(v for v in nodes if v not in fed)
-        return Analysis(net, nodes, tuple(self.found), self.sizes[net.input], start, outputs, self.sizes)
+        names = [start, *(v for v in net.nodes if v in fields and v != start)]
+        nodes = _Nodes(self, names)
+        if self.found:
+            rank = {v: i for i, v in enumerate(names)}
+            self.found.sort(key=lambda m: (rank[m.node], m.axis))
+        fed = {u for v in names if v in layers for u in layers[v].inputs}
+        outputs = tuple(v for v in names if v not in fed)
+        given = self.sizes[net.input]
+        input_size = None if None in given else tuple(n for n in given if n is not None)
+        return Analysis(net, nodes, tuple(self.found), input_size, start, outputs, self.sizes)
 
     def geometries(self, layer: Layer) -> tuple[Geometry, ...] | None:
         """The layer's geometry on every axis, and its size (checked at merges)."""
-        net = self.net
         if layer.spec.merge is not None:
             self.sizes[layer.name] = self.merged_size(layer)
             return None
         size = self.sizes[layer.inputs[0]]
         other = None if layer.size_of is None else self.sizes[layer.size_of]
         out = []
-        for i in range(net.dims):
-            n = None if size is None else size[i]
+        for i, n in enumerate(size):
             m: int | Fraction | None = None if other is None else other[i]
             if m is None and layer.size_of is not None and n is None:
                 m = self.stride_ratio(layer, i)
             out.append(self.geometry(layer, i, n, m))
-        sizes = tuple(g.size for g in out)
-        known = size is not None and None not in sizes  # without an input size, no size is known
-        self.sizes[layer.name] = sizes if known else None  # type: ignore[assignment]
+        # without an input size, no size is known (not even a global pool's 1)
+        self.sizes[layer.name] = tuple(None if n is None else g.size for n, g in zip(size, out, strict=True))
         return tuple(out)
 
     def geometry(self, layer: Layer, i: int, n: int | None, other: int | Fraction | None) -> Geometry:
-        key = (layer.op, layer.key(i), n, other)
+        key = (layer.key(i), n, other)
         geo = self.geometry_cache.get(key)
         if geo is None:
-            try:
-                geo = layer.geometry(i, n, other)
-            except RFGraphError as e:
-                msg = f"axis {self.net.axis_names[i]}: {e.message}"
-                raise self.net.error(msg, layer.name) from None
+            geo = layer.geometry(i, n, other)
             self.geometry_cache[key] = geo
+        if geo.problem is not None:
+            msg = f"axis {self.net.axis_names[i]}: {geo.problem}"
+            raise self.net.error(msg, layer.name)
         return geo
 
     def stride_ratio(self, layer: Layer, i: int) -> Fraction | None:
         """Without sizes, ``size_of`` assumes the maps' sizes divide evenly: their strides' ratio."""
-        mine, theirs = self.axes.get(layer.inputs[0]), self.axes.get(str(layer.size_of))
+        mine, theirs = self.fields.get(layer.inputs[0]), self.fields.get(str(layer.size_of))
         if mine is None or theirs is None:
             return None
-        a, b = mine[i][0], theirs[i][0]
-        if not isinstance(a, Field) or not isinstance(b, Field):
+        a, b = _field(mine[i]), _field(theirs[i])
+        if a is None or b is None:
             return None
         return Fraction(a.S) / Fraction(b.S)
 
-    def merged_size(self, layer: Layer) -> tuple[int, ...] | None:
+    def merged_size(self, layer: Layer) -> Size:
         sizes = [self.sizes[u] for u in layer.inputs]
-        if any(s is None for s in sizes):
-            return None
-        out = []
+        out: list[int | None] = []
         for i in range(self.net.dims):
-            values = {s[i] for s in sizes if s is not None}
+            values = {s[i] for s in sizes}
+            if None in values:
+                out.append(None)
+                continue
             if layer.spec.merge == "elementwise" and len(values) == 2 and 1 in values:
                 values.discard(1)  # broadcast from a one-feature map
             if len(values) > 1:
@@ -451,86 +474,221 @@ class _Pass:
 
     def window(self, layer: Layer, u: str, geometries: tuple[Geometry, ...] | None) -> None:
         """A single-input layer (or a merge only one of whose inputs the source feeds)."""
-        axes = []
-        assumed = self.assumed[u]
-        for i, (field, paths, is_global) in enumerate(self.axes[u]):
-            geo = None if geometries is None else geometries[i]
-            if geo is None:
-                axes.append((field, paths, is_global))
-                continue
-            taps = geo.taps
-            assumed = assumed or geo.assumed
-            if geo.why is Why.GLOBAL:
-                axes.append((Why.GLOBAL, [], True))
-            elif taps is None:  # a geometry that needs an input size
-                axes.append((field if isinstance(field, Why) else Why.SIZE, None, is_global))
-            else:
-                new = field if isinstance(field, Why) else _local(through(field, taps))
-                axes.append((new, None if paths is None else [through(p, taps) for p in paths], is_global))
-        self.axes[layer.name] = tuple(axes)
-        self.assumed[layer.name] = assumed
-        self.aligned[layer.name] = True
+        v = layer.name
+        if geometries is None:
+            geometries = self.nominal(layer)
+        if geometries is None:  # a merge with one fed input: its field passes through
+            self.fields[v], self.paths[v], self.glob[v] = self.fields[u], self.paths[u], self.glob[u]
+            if u in self.same:
+                self.same.add(v)
+        elif u in self.same and all(g is geometries[0] for g in geometries):
+            f, p, g = _through(self.fields[u][0], self.paths[u][0], self.glob[u][0], geometries[0])
+            dims = self.net.dims
+            self.fields[v], self.paths[v] = (f,) * dims, (p,) * dims
+            self.glob[v] = self.local if not g else (g,) * dims
+            self.same.add(v)
+        else:
+            states = [
+                _through(f, p, g, geo)
+                for f, p, g, geo in zip(self.fields[u], self.paths[u], self.glob[u], geometries, strict=True)
+            ]
+            self.fields[v] = tuple(s[0] for s in states)
+            self.paths[v] = tuple(s[1] for s in states)
+            self.glob[v] = tuple(s[2] for s in states)
+        if u in self.assumed or (geometries is not None and any(g.assumed for g in geometries)):
+            self.assumed.add(v)
+
+    def nominal(self, layer: Layer) -> tuple[Geometry, ...] | None:
+        """The geometry without an input size, from the cache (layers share parameters)."""
+        if layer.spec.merge is not None:
+            return None
+        if layer.symmetric:
+            return (self.geometry(layer, 0, None, None),) * self.net.dims
+        return tuple(self.geometry(layer, i, None, None) for i in range(self.net.dims))
 
     def merge(self, layer: Layer, inputs: list[str]) -> None:
         net = self.net
         rule = layer.align or net.align
-        axes = []
+        v = layer.name
+        dims = net.dims
+        same = self.square and all(u in self.same for u in inputs)
+        axes = range(1) if same else range(dims)
+        fields, paths, globs = [], [], []
         misaligned, unknown = False, False
-        for i in range(net.dims):
-            states = [(u, self.axes[u][i]) for u in inputs]
-            is_global = any(s[2] for _, s in states)
-            every = [s[1] for _, s in states]
-            paths = None if None in every else smallest([p for ps in every for p in ps])  # type: ignore[union-attr]
-            local = [(u, s[0]) for u, s in states if isinstance(s[0], Field)]
-            whys = {s[0] for _, s in states if isinstance(s[0], Why)}
-            reason = None
-            field: Field | Why
-            if Why.STRIDES in whys:
-                field, reason = Why.STRIDES, Reason.UNDEFINED
-            elif Why.SIZE in whys:
-                field, unknown = Why.SIZE, True
-            elif not local:
-                field = Why.GLOBAL if Why.GLOBAL in whys else Why.EMPTY
-            elif self.broadcast(inputs, local, i):
-                field, reason = Why.STRIDES, Reason.BROADCAST
-            elif len({f.S for _, f in local}) > 1:  # type: ignore[union-attr]
-                field, reason = Why.STRIDES, Reason.STRIDES
-            else:
-                fields = [f for _, f in local]
-                field = _local(union(fields))  # type: ignore[arg-type]
-                if rule != "none" and len(fields) > 1:
-                    period = common_period(fields)  # type: ignore[arg-type]
-                    if not _agree([anchors(f, rule, period) for f in fields]):  # type: ignore[arg-type]
-                        reason = Reason.ANCHORS
+        for i in axes:
+            states = [self.fields[u][i] for u in inputs]
+            every = [self.paths[u][i] for u in inputs]
+            globs.append(any(self.glob[u][i] for u in inputs))
+            paths.append(_union_paths(every))
+            field, reason, why_unknown = self.merged_field(inputs, states, rule, i)
+            unknown = unknown or why_unknown
             if reason is not None and rule != "none":
                 misaligned = True
-                shown = tuple((u, self._axis(u, i)) for u in inputs)
-                self.found.append(Misalignment(layer.name, i, rule, reason, shown))
-            axes.append((field, paths, is_global))
-        self.axes[layer.name] = tuple(axes)
-        self.assumed[layer.name] = any(self.assumed[u] for u in inputs)
+                for axis in range(dims) if same else (i,):
+                    shown = tuple((u, self._axis(u, axis)) for u in inputs)
+                    self.found.append(Misalignment(v, axis, rule, reason, shown))
+            fields.append(field)
+        if same:
+            self.fields[v], self.paths[v] = (fields[0],) * dims, (paths[0],) * dims
+            self.glob[v] = self.local if not globs[0] else (True,) * dims
+            self.same.add(v)
+        else:
+            self.fields[v], self.paths[v], self.glob[v] = tuple(fields), tuple(paths), tuple(globs)
+        if any(u in self.assumed for u in inputs):
+            self.assumed.add(v)
         checked = rule != "none" and not unknown
-        self.aligned[layer.name] = False if misaligned else (True if checked else None)
+        self.aligned[v] = False if misaligned else (True if checked else None)
 
-    def broadcast(self, inputs: list[str], local: list[tuple[str, Any]], i: int) -> bool:
+    def merged_field(
+        self, inputs: list[str], states: list[State], rule: str, i: int
+    ) -> tuple[State, Reason | None, bool]:
+        """(the merge's field, why it is misaligned or None, whether it needs a size) on one axis."""
+        if all(type(f) is tuple for f in states):  # the fast case: integer strides
+            S = states[0][0]  # type: ignore[index]
+            if self.broadcast(inputs, states, i):
+                return Why.STRIDES, Reason.BROADCAST, False
+            if any(f[0] != S for f in states):  # type: ignore[index]
+                return Why.STRIDES, Reason.STRIDES, False
+            first = min(f[1] for f in states)  # type: ignore[index]
+            last = max(f[2] for f in states)  # type: ignore[index]
+            at = {"centre": lambda f: f[1] + f[2], "start": lambda f: f[1], "end": lambda f: f[2]}.get(rule)
+            agree = at is None or len({at(f) for f in states}) == 1
+            return (S, first, last), None if agree else Reason.ANCHORS, False
+        whys = {f for f in states if isinstance(f, Why)}
+        local = [f for f in (_field(f) for f in states) if f is not None]
+        if Why.STRIDES in whys:
+            return Why.STRIDES, Reason.UNDEFINED, False
+        if Why.SIZE in whys:
+            return Why.SIZE, None, True
+        if not local:
+            return (Why.GLOBAL if Why.GLOBAL in whys else Why.EMPTY), None, False
+        if self.broadcast(inputs, states, i):
+            return Why.STRIDES, Reason.BROADCAST, False
+        if len({f.S for f in local}) > 1:
+            return Why.STRIDES, Reason.STRIDES, False
+        field = _local(union(local))
+        if rule != "none" and len(local) > 1:
+            period = common_period(local)
+            if not _agree([anchors(f, rule, period) for f in local]):
+                return field, Reason.ANCHORS, False
+        return field, None, False
+
+    def broadcast(self, inputs: list[str], states: list[State], i: int) -> bool:
         """Whether a local one-feature map is broadcast over a larger one on axis i."""
-        sizes = [self.sizes[u] for u in inputs]
-        if any(s is None for s in sizes) or len(local) < 2:
+        sizes = [self.sizes[u][i] for u in inputs]
+        if None in sizes:
             return False
-        largest = max(s[i] for s in sizes if s is not None)
-        return largest > 1 and any(self.sizes[u][i] == 1 for u, _ in local)  # type: ignore[index]
+        local = [n for n, f in zip(sizes, states, strict=True) if not isinstance(f, Why)]
+        return max(n for n in sizes if n is not None) > 1 and 1 in local
 
     def _axis(self, v: str, i: int) -> AxisRF:
-        field, paths, is_global = self.axes[v][i]
-        size = self.sizes[v]
-        r_min = None if paths is None else min((p.r for p in paths if any(p.boxes)), default=None)
+        field, paths, is_global = self.fields[v][i], self.paths[v][i], self.glob[v][i]
+        size = self.sizes[v][i]
+        if paths is None:
+            r_min = None
+        elif isinstance(paths, tuple):
+            r_min = min((r for _, r in paths), default=None)
+        else:  # the paths' fields read something (see _through)
+            r_min = min((p.r for p in paths), default=None)
         if isinstance(field, Why):
-            return AxisRF(None, field, r_min, None if size is None else size[i], is_global)
-        return AxisRF(field, None, r_min, None if size is None else size[i], is_global)
+            return AxisRF(None, field, r_min, size, is_global)
+        return AxisRF(_field(field), None, r_min, size, is_global)
 
     def _node(self, v: str) -> NodeRF:
         axes = tuple(self._axis(v, i) for i in range(self.net.dims))
-        return NodeRF(v, axes, self.aligned.get(v, True), self.assumed[v])
+        return NodeRF(v, axes, self.aligned.get(v, True), v in self.assumed)
+
+
+class _Nodes(Mapping[str, NodeRF]):
+    """The analysis' nodes in network order; each NodeRF is made when first asked for."""
+
+    def __init__(self, run: _Pass, names: list[str]) -> None:
+        self._run = run
+        self._names = names
+        self._index = set(names)
+        self._made: dict[str, NodeRF] = {}
+
+    def __getitem__(self, v: str) -> NodeRF:
+        rf = self._made.get(v)
+        if rf is None:
+            if v not in self._index:
+                raise KeyError(v)
+            rf = self._made[v] = self._run._node(v)
+        return rf
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __contains__(self, v: object) -> bool:
+        return v in self._index
+
+
+def _field(state: State) -> Field | None:
+    """A state as a Field (None for a Why)."""
+    if type(state) is tuple:
+        S, first, last = state
+        return Field(1, S, ((first, last),))
+    return state if isinstance(state, Field) else None
+
+
+def _simple(field: Field) -> State:
+    """A field, in the fast form where it has one."""
+    if field.period == 1 and field.boxes[0] is not None:
+        (first, last) = field.boxes[0]
+        return (field.step, first, last)
+    return field
+
+
+def _through(state: State, paths: Paths, is_global: bool, geo: Geometry) -> tuple[State, Paths, bool]:
+    """One axis of a single-input layer: its field, its paths' fields, and whether it is global."""
+    if geo.why is Why.GLOBAL:
+        return Why.GLOBAL, (), True
+    taps = geo.taps
+    if taps is None:  # a geometry that needs an input size
+        return (state if isinstance(state, Why) else Why.SIZE), None, is_global
+    w = geo.window
+    if w is not None and type(state) is tuple:
+        s, lo, hi = w
+        S, first, last = state
+        field: State = (S * s, first + lo * S, last + hi * S)
+    elif isinstance(state, Why):
+        field = state
+    else:
+        local = _local(through(_field(state), taps))  # type: ignore[arg-type]
+        field = local if isinstance(local, Why) else _simple(local)
+    if paths is None:
+        return field, None, is_global
+    if w is not None and type(paths) is tuple:
+        s, lo, hi = w
+        return field, tuple((S * s, r + (hi - lo) * S) for S, r in paths), is_global
+    # a path whose taps all land in holes reads nothing: it has no field, and no part in r_min
+    general = [f for f in (through(p, taps) for p in _general(paths)) if any(f.boxes)]
+    return field, general, is_global
+
+
+def _general(paths: Paths) -> list[Field]:
+    if type(paths) is tuple:
+        return [Field(1, S, ((0, r - 1),)) for S, r in paths]
+    return paths  # type: ignore[return-value]
+
+
+def _union_paths(every: list[Paths]) -> Paths:
+    """The paths of a merge: every input's, less those another one contains."""
+    if any(p is None for p in every):
+        return None
+    if all(type(p) is tuple for p in every):
+        if len(every) == 2 and every[0] == every[1]:
+            return every[0]
+        best: dict[int, int] = {}
+        for p in every:
+            for S, r in p:  # type: ignore[misc,union-attr]
+                if r < best.get(S, r + 1):
+                    best[S] = r
+        return tuple(best.items())
+    return smallest([f for p in every for f in _general(p)])
 
 
 def _local(field: Field) -> Field | Why:
@@ -572,5 +730,5 @@ def _checked_order(network: Network, order: Iterable[str]) -> tuple[str, ...]:
     return given
 
 
-def _shape(size: tuple[int, ...] | None) -> str:
-    return "?" if size is None else "x".join(map(str, size))
+def _shape(size: Size) -> str:
+    return "x".join("?" if n is None else str(n) for n in size)

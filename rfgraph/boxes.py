@@ -115,8 +115,7 @@ def _through(
     layer = analysis.network.layers[v]
     u = layer.inputs[0]
     n_in = analysis[u].axes[axis].size
-    theirs = None if layer.size_of is None else analysis.sizes[layer.size_of]
-    other = None if theirs is None else theirs[axis]
+    other = None if layer.size_of is None else analysis.sizes[layer.size_of][axis]
     taps = layer.geometry(axis, n_in, other).taps
     assert taps is not None and n_in is not None
     first_in, last_in = below

@@ -117,9 +117,34 @@ def _place(verts: list[Vertex], layers: list[list[int]]) -> None:
                 nbrs = verts[v].ups if down else verts[v].downs
                 wanted.append(sum(verts[w].x for w in nbrs) / len(nbrs) if nbrs else verts[v].x)
             _spread(verts, layer, wanted)
+    _straighten(verts, layers)
     left = min(verts[v].x - verts[v].width / 2 for layer in layers for v in layer)
     for vert in verts:
         vert.x += MARGIN - left
+
+
+def _straighten(verts: list[Vertex], layers: list[list[int]]) -> None:
+    """Undo the drift that repeated lopsided blocks build up: where the graph narrows to one box
+    (a layer of one vertex), stack those boxes straight, and shift the layers between them by the
+    straight line's share of the correction."""
+    narrow = [k for k, layer in enumerate(layers) if len(layer) == 1]
+    if len(narrow) < 2:
+        return
+    target = verts[layers[narrow[0]][0]].x
+    shift = {k: target - verts[layers[k][0]].x for k in narrow}
+    for a, b in pairwise(narrow):
+        for k in range(a + 1, b):
+            moved = shift[a] + (shift[b] - shift[a]) * (k - a) / (b - a)
+            for v in layers[k]:
+                verts[v].x += moved
+    for k in narrow:
+        verts[layers[k][0]].x = target
+    for k in range(narrow[-1] + 1, len(layers)):
+        for v in layers[k]:
+            verts[v].x += shift[narrow[-1]]
+    for k in range(narrow[0]):
+        for v in layers[k]:
+            verts[v].x += shift[narrow[0]]
 
 
 def _spread(verts: list[Vertex], layer: list[int], wanted: list[float]) -> None:

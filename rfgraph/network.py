@@ -38,14 +38,17 @@ class Layer:
     line: int | None = field(default=None, compare=False)
     _axes: tuple[dict[str, Any], ...] = field(init=False, repr=False, compare=False)
     _keys: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    #: every axis has the same parameters
+    symmetric: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         per_axis = {p.name for p in self.spec.params if p.per_axis}
         dims = max((len(v) for k, v in self.params.items() if k in per_axis), default=1)
         axes = tuple({k: (v[i] if k in per_axis else v) for k, v in self.params.items()} for i in range(dims))
         object.__setattr__(self, "_axes", axes)
-        keys = tuple(_intern(tuple(sorted(a.items()))) for a in axes)
+        keys = tuple(_intern((self.op, *sorted(a.items()))) for a in axes)
         object.__setattr__(self, "_keys", keys)
+        object.__setattr__(self, "symmetric", len(set(keys)) == 1)
 
     @property
     def spec(self) -> Op:
@@ -68,18 +71,14 @@ class Layer:
     def geometry(self, i: int, n: int | None, other: int | Fraction | None = None) -> Geometry:
         """What this layer does along axis ``i`` to an input of size ``n``; ``other`` is the size of
         the ``size_of`` node (or, without sizes, the ratio of the two maps' strides).
-
-        Raises
-        ------
-        RFGraphError
-            The output would be empty, or the parameters do not fit this size.
+        ``Geometry.problem`` says when this size does not fit (an empty output).
         """
         geometer = self.spec.geometry
         assert geometer is not None, "merges have no geometry of their own"
         return geometer(self.axis(i), n, other)
 
     def key(self, i: int) -> int:
-        """A number that two layers' axes share exactly when their parameters are equal."""
+        """A number that two layers' axes share exactly when their ops and parameters are equal."""
         return self._keys[min(i, len(self._keys) - 1)]
 
 

@@ -18,11 +18,9 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Literal
-
-from .errors import RFGraphError
 
 #: One axis' resolved padding: (before, after).
 Pair = tuple[int, int]
@@ -97,12 +95,25 @@ class Geometry:
     op reads the whole input, or needs an input size); ``size`` is the output
     size, None when the input size is unknown; ``assumed`` when the taps assume a
     size (TensorFlow's "same" padding with a stride, without an input size).
+    ``problem`` says why this input size does not fit (the output would be
+    empty, or is not divisible): the pass reports it, ``sizes`` only counts it.
     """
 
     taps: Taps | None
     size: int | None
     assumed: bool = False
     why: Why | None = None
+    problem: str | None = None
+    #: (stride, first offset, last offset) of taps with period 1 that read something: the fast case
+    window: tuple[int, int, int] | None = field(default=None, init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.size is not None and self.size < 1 and self.problem is None:
+            object.__setattr__(self, "problem", f"feature map becomes empty: gives size {self.size}")
+        taps = self.taps
+        if taps is not None and taps.period == 1 and taps.offsets[0]:
+            offsets = taps.offsets[0]
+            object.__setattr__(self, "window", (taps.step, offsets[0], offsets[-1]))
 
 
 #: A parameter's value type: the loader reads it and the JSON Schema describes it (spec.TYPES).
@@ -141,6 +152,8 @@ class Op:
     params: tuple[Param, ...] = ()
     merge: Literal["elementwise", "concat"] | None = None
     one_of: tuple[str, ...] = ()  # exactly one of these parameters must be given
+    #: with ``size_of``, the geometry depends only on the two sizes' difference (a crop)
+    size_of_periodic: bool = False
 
     @property
     def min_inputs(self) -> int:
@@ -153,12 +166,6 @@ class Op:
 
 def _span(kernel: int, dilation: int) -> int:
     return dilation * (kernel - 1) + 1
-
-
-def _empty(n: int, out: int) -> None:
-    if out < 1:
-        msg = f"feature map becomes empty: input size {n} gives {out}"
-        raise RFGraphError(msg)
 
 
 def resolve_padding(padding: Padding, span: int, stride: int, n: int | None) -> tuple[Pair, bool]:
@@ -206,20 +213,17 @@ def _window(a: Mapping[str, Any], n: int | None, _: object) -> Geometry:
             out -= 1
     else:
         out = room // s + 1
-    if out < 1:
-        msg = f"feature map becomes empty: input size {n}, window {span} with padding {before}+{after}"
-        raise RFGraphError(msg)
-    return Geometry(taps, out, assumed)
+    problem = f"feature map becomes empty: input size {n}, window {span} with padding {before}+{after}"
+    return Geometry(taps, out, assumed, problem=problem if out < 1 else None)
 
 
 def _pad(a: Mapping[str, Any], n: int | None, _: object) -> Geometry:
     """Pad (negative values crop) or crop by explicit amounts: output x reads input x - before."""
     before, after = a["padding"] if "padding" in a else (-a["crop"][0], -a["crop"][1])
     out = None if n is None else n + before + after
-    if out is not None and out < 1:
-        msg = f"feature map becomes empty: input size {n} padded by {before}+{after}"
-        raise RFGraphError(msg)
-    return Geometry(Taps(1, 1, ((-before,),), (Fraction(1),)), out)
+    empty = out is not None and out < 1
+    problem = f"feature map becomes empty: input size {n} padded by {before}+{after}" if empty else None
+    return Geometry(Taps(1, 1, ((-before,),), (Fraction(1),)), out, problem=problem)
 
 
 def _crop(a: Mapping[str, Any], n: int | None, other: int | Fraction | None) -> Geometry:
@@ -234,11 +238,8 @@ def _crop(a: Mapping[str, Any], n: int | None, other: int | Fraction | None) -> 
         return _pad(a, n, other)
     if n is None or not isinstance(other, int):
         return Geometry(None, None, why=Why.SIZE)
-    if other > n:
-        msg = f"cannot crop a map of size {n} to the larger size {other}"
-        raise RFGraphError(msg)
-    before = (n - other) // 2
-    return Geometry(Taps(1, 1, ((before,),), (Fraction(1),)), other)
+    problem = f"cannot crop a map of size {n} to the larger size {other}" if other > n else None
+    return Geometry(Taps(1, 1, (((n - other) // 2,),), (Fraction(1),)), other, problem=problem)
 
 
 def _transposed(a: Mapping[str, Any], n: int | None, _: object) -> Geometry:
@@ -270,9 +271,7 @@ def _transposed(a: Mapping[str, Any], n: int | None, _: object) -> Geometry:
     taps = Taps(s, 1, tuple(offsets), weights)
     if n is None:
         return Geometry(taps, None)
-    out = (n - 1) * s - before - after + _span(k, d) + a["output_padding"]
-    _empty(n, out)
-    return Geometry(taps, out)
+    return Geometry(taps, (n - 1) * s - before - after + _span(k, d) + a["output_padding"])
 
 
 def _interpolation(mode: str, scale: Fraction, half_pixel: bool, period: int, step: int) -> Taps:
@@ -330,8 +329,6 @@ def _resample(a: Mapping[str, Any], n: int | None, out: int | None, factor: Frac
         scale = 1 / factor
         if n is not None:
             out = math.floor(n * factor)
-    if n is not None:
-        _empty(n, out or 0)
     half_pixel = mode != "nearest"
     return Geometry(_periodic(mode, scale, half_pixel), out)
 
@@ -385,10 +382,9 @@ def _pixel_unshuffle(a: Mapping[str, Any], n: int | None, _: object) -> Geometry
     """Space to depth: output x reads inputs x*factor .. x*factor + factor - 1."""
     f = a["factor"]
     taps = Taps(1, f, (range(f),), (Fraction(1, f),))
-    if n is not None and (n % f or n < f):
-        msg = f"pixel_unshuffle by {f} needs a size divisible by {f}, got {n}"
-        raise RFGraphError(msg)
-    return Geometry(taps, None if n is None else n // f)
+    odd = n is not None and n % f != 0
+    problem = f"pixel_unshuffle by {f} needs a size divisible by {f}, got {n}" if odd else None
+    return Geometry(taps, None if n is None else n // f, problem=problem)
 
 
 def _adaptive(a: Mapping[str, Any], n: int | None, _: object) -> Geometry:
@@ -472,6 +468,7 @@ OPS: dict[str, Op] = {
         _crop,
         (Param("crop", "pair", doc="int or [before, after], cropped off"), _SIZE_OF),
         one_of=("crop", "size_of"),
+        size_of_periodic=True,
     ),
     "transposed_conv": Op(
         "transposed convolution",

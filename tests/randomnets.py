@@ -21,6 +21,7 @@ def random_networks(
     sizes: tuple[int, int] = (6, 30),
     dims: tuple[int, ...] = (1, 2),
     unicode: bool = False,
+    without: tuple[str, ...] = (),
 ):
     """(YAML text, input size or None) of a random DAG; ``chains``: each layer mostly reads the last two."""
     dims = draw(st.sampled_from(dims))
@@ -51,7 +52,7 @@ def random_networks(
         ops += ["pixel_unshuffle"]
         if periodic < 2:
             ops += sorted(PERIODIC)
-        op = draw(st.sampled_from(ops))
+        op = draw(st.sampled_from([o for o in ops if o not in without]))
         periodic += op in PERIODIC
         layer: dict = {"name": f"n{i} ✓" if unicode and i % 3 else f"n{i}", "op": op}
         pool = names[-2:] if chains else names

@@ -13,7 +13,8 @@ from nets import TINY_RESNET
 
 from rfgraph import analyze, loads
 from rfgraph.cli import main
-from rfgraph.draw import to_svg
+from rfgraph.draw import _edges, to_svg
+from rfgraph.report import select
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
 SVG = "{http://www.w3.org/2000/svg}"
@@ -165,7 +166,7 @@ def test_docs_pictures_are_current():
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
     pictures = script.pictures()
-    assert len(pictures) == 2
+    assert len(pictures) == 3
     for name, svg in pictures.items():
         assert (MODELS.parent / "docs" / name).read_text(encoding="utf-8") == svg, (
             f"run python docs/make_pictures.py ({name})"
@@ -173,3 +174,33 @@ def test_docs_pictures_are_current():
     same = analyze(script.block1(same_padding=True))
     assert [m.node for m in same.misalignments] == ["block1/unit_3/bottleneck_v1"] * 2
     assert analyze(script.block1()).aligned
+
+
+def test_repeated_lopsided_blocks_do_not_drift_sideways():
+    # inception_resnet_v2 repeats its block35/17/8 units 10, 20 and 9 times; each unit narrows to its add
+    root = parse(to_svg(analyze(MODELS / "inception_resnet_v2.yaml")))
+    centres = [
+        float(g.find(f"{SVG}rect").get("x")) + float(g.find(f"{SVG}rect").get("width")) / 2
+        for name, g in boxes(root).items()
+        if name.startswith("Repeat") and name.count("/") == 1 and not name.endswith("concat")
+    ]
+    assert len(centres) == 39
+    assert max(centres) - min(centres) < 1  # the adds stack straight
+
+
+def test_only_and_endpoints_draw_a_subset_with_edges_through_hidden_nodes(tmp_path, capsys):
+    path = str(MODELS / "inception_v3.yaml")
+    assert main(["draw", path, "--endpoints"]) == 0
+    shown = boxes(parse(capsys.readouterr().out))
+    analysis = analyze(MODELS / "inception_v3.yaml")
+    assert set(shown) == set(select(analysis, endpoints=True))
+    assert main(["draw", path, "--only", "Mixed_6*", "--only", "Mixed_7a"]) == 0
+    root = parse(capsys.readouterr().out)
+    assert set(boxes(root)) == {"Mixed_6a", "Mixed_6b", "Mixed_6c", "Mixed_6d", "Mixed_6e", "Mixed_7a"} | {
+        v for v in analysis if v.startswith("Mixed_6")
+    }
+    # an edge joins two shown nodes where data flows between them through hidden ones only
+    assert set(_edges(analysis, ["Mixed_6a", "Mixed_6e", "Mixed_7a"])) == {
+        ("Mixed_6a", "Mixed_6e"),
+        ("Mixed_6e", "Mixed_7a"),
+    }

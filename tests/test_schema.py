@@ -18,7 +18,7 @@ from rfgraph.spec import COMMON_KEYS, INPUT_KEYS, LAYER_KEYS, TOP_KEYS
 
 jsonschema = pytest.importorskip("jsonschema")
 
-MODELS = sorted((Path(__file__).resolve().parent.parent / "models").glob("*.yaml"))
+MODELS = sorted((Path(__file__).resolve().parent.parent / "models").rglob("*.yaml"))
 
 
 @pytest.fixture(scope="module")

@@ -17,10 +17,22 @@ class Net:
     A layer without ``inputs`` takes the previous layer, as in the YAML format.
     """
 
-    def __init__(self, name: str, header: str, input_name: str = "input") -> None:
+    def __init__(
+        self,
+        name: str,
+        header: str,
+        input_name: str = "input",
+        *,
+        input_size: int | None = None,
+        dims: int | None = None,
+        align: str | None = None,
+    ) -> None:
         self.name = name
         self.header = header
         self.input_name = input_name
+        self.input_size = input_size
+        self.dims = dims
+        self.align = align
         self.lines: list[str] = []
 
     def layer(self, name: str, op: str, inputs: list[str] | None = None, **params: object) -> str:
@@ -35,8 +47,16 @@ class Net:
         self.lines.append(f"  # {text}")
 
     def yaml(self) -> str:
-        head = "".join(f"# {line}\n".replace("# \n", "#\n") for line in self.header.splitlines())
-        return f"{head}name: {self.name}\ninput: {self.input_name}\nlayers:\n" + "\n".join(self.lines) + "\n"
+        lines = [line.strip() for line in self.header.strip().splitlines()]
+        head = "".join(f"# {line}\n".replace("# \n", "#\n") for line in lines)
+        top = f"name: {self.name}\n"
+        if self.input_size is None:
+            top += f"input: {self.input_name}\n"
+        else:
+            top += f"input: {{name: {self.input_name}, size: {self.input_size}}}\n"
+        top += "" if self.dims is None else f"dims: {self.dims}\n"
+        top += "" if self.align is None else f"align: {self.align}\n"
+        return f"{head}{top}layers:\n" + "\n".join(self.lines) + "\n"
 
 
 class Slim:

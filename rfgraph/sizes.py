@@ -1,0 +1,229 @@
+"""Which input sizes give non-empty maps and aligned merges, per axis, in closed form.
+
+Map sizes change with the input size n through floor divisions at strided
+layers, and TensorFlow's "same" padding depends on each map's size modulo its
+stride. Both repeat once n grows by the lcm L of the maps' scales (the input
+size per feature of each map, the effective stride where fields are defined):
+every map then grows by a whole number of features and keeps its remainders.
+Only emptiness is not periodic, and it is monotone: maps never shrink as n
+grows. So from the size T where no map is empty any more (and every map that
+grows has two features, past broadcasting from one), validity and alignment
+repeat every L; below T they are read off one by one. The answer is
+then simplified to its smallest period and earliest start.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from .analysis import analyze
+from .errors import RFGraphError
+from .network import Network
+from .ops import Why
+
+#: Sizes up to which the smallest valid size is looked for before saying there is none.
+LARGEST = 2**62
+
+
+@dataclass(frozen=True, slots=True)
+class AxisSizes:
+    """The input sizes n that give non-empty maps and aligned merges on one axis.
+
+    n is valid and aligned iff ``(n >= start and n % period in residues) or n in below``.
+
+    >>> s = AxisSizes("h", period=32, start=33, residues=(1,), below=(1,))
+    >>> [n for n in range(1, 70) if n in s], s.describe()
+    ([1, 33, 65], 'h: aligned iff H = 1 (mod 32) and H >= 33, or H = 1')
+    """
+
+    axis: str
+    period: int
+    start: int
+    residues: tuple[int, ...]
+    below: tuple[int, ...]
+
+    def __contains__(self, n: object) -> bool:
+        if not isinstance(n, int):
+            return False
+        return (n >= self.start and n % self.period in self.residues) or n in self.below
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "period": self.period,
+            "from": self.start,
+            "residues": list(self.residues),
+            "below": list(self.below),
+        }
+
+    def describe(self) -> str:
+        """The rule in words: ``h: aligned iff H = 1 (mod 32) and H >= 33``."""
+        n = self.axis.upper()
+        parts = []
+        if self.residues:
+            if self.period == 1:
+                rule = f"{n} >= {self.start}"
+            else:
+                which = (
+                    f"{n} = {self.residues[0]} (mod {self.period})"
+                    if len(self.residues) == 1
+                    else f"{n} mod {self.period} in {{{', '.join(map(str, self.residues))}}}"
+                )
+                rule = which + (f" and {n} >= {self.start}" if self.start > 1 else "")
+            parts.append(rule)
+        if self.below:
+            listed = ", ".join(map(str, self.below))
+            parts.append(f"{n} = {listed}" if len(self.below) == 1 else f"{n} in {{{listed}}}")
+        if not parts:
+            return f"{self.axis}: no input size gives non-empty maps and aligned merges"
+        return f"{self.axis}: aligned iff " + ", or ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Sizes:
+    """Per axis, the input sizes that give non-empty maps and aligned merges."""
+
+    network: str
+    axes: tuple[AxisSizes, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.network, "axes": {a.axis: a.to_dict() for a in self.axes}}
+
+    def text(self) -> str:
+        return "\n".join([f"{self.network}:", *(f"  {a.describe()}" for a in self.axes)]) + "\n"
+
+
+def valid_sizes(network: Network) -> Sizes:
+    """Exactly which input sizes give non-empty maps and aligned merges, per axis.
+
+    Raises
+    ------
+    RFGraphError
+        The answer is not periodic: a layer's geometry depends on the input size
+        otherwise than through remainders (a resize to a fixed or another map's
+        size, align_corners, adaptive pooling to more than one feature).
+
+    Examples
+    --------
+    >>> from rfgraph import loads
+    >>> net = loads('''
+    ... dims: 1
+    ... layers:
+    ...   - {name: c, op: conv, kernel: 3, stride: 2, padding: 1}
+    ...   - {name: a, op: conv, kernel: 3, stride: 2, padding: same}
+    ...   - {name: b, op: conv, kernel: 1, stride: 2, inputs: [c]}
+    ...   - {name: m, op: add, inputs: [a, b]}
+    ... ''')
+    >>> valid_sizes(net).axes[0].describe()
+    'x: aligned iff X mod 4 in {1, 2}'
+    """
+    names = network.axis_names
+    return Sizes(network.name, tuple(_axis(network, i, names[i]) for i in range(network.dims)))
+
+
+def _axis(network: Network, i: int, name: str) -> AxisSizes:
+    scales = _scales(network, i)
+    period = math.lcm(1, *(s.numerator for s in scales.values() if s is not None))
+    start = _first_regular(network, i, scales)
+    if start is None:
+        return AxisSizes(name, 1, 1, (), ())
+    ok = {n: _valid(network, i, n) for n in range(1, start + period)}
+    residues = sorted({n % period for n in range(start, start + period) if ok[n]})
+    period, residues = _shortest(period, residues)
+    while start > 1 and ok[start - 1] == ((start - 1) % period in residues):
+        start -= 1  # the rule already holds one size earlier
+    below = tuple(n for n in range(1, start) if ok[n])
+    if not residues:
+        start = 1
+    return AxisSizes(name, period, start, tuple(residues), below)
+
+
+def _shortest(period: int, residues: list[int]) -> tuple[int, list[int]]:
+    """The smallest divisor of ``period`` with which the residues repeat."""
+    chosen = set(residues)
+    for p in sorted(d for d in range(1, period + 1) if period % d == 0):
+        if all((r % p in {x % p for x in chosen}) == (r in chosen) for r in range(period)):
+            return p, sorted({r % p for r in chosen})
+    return period, residues
+
+
+def _valid(network: Network, i: int, n: int) -> bool:
+    size: list[int | None] = [None] * network.dims
+    size[i] = n
+    try:
+        a = analyze(network, size)
+    except RFGraphError:
+        return False
+    return not any(m.axis == i for m in a.misalignments)
+
+
+def _scales(network: Network, i: int) -> dict[str, Fraction | None]:
+    """Each map's scale on axis i (None: its size does not grow with the input's)."""
+    scales: dict[str, Fraction | None] = {network.input: Fraction(1)}
+    for v in network.order[1:]:
+        layer = network.layers[v]
+        below = [scales[u] for u in layer.inputs]
+        if layer.spec.merge is not None:
+            scales[v] = next((s for s in below if s is not None), None)
+            continue
+        geo = layer.geometry(i, None, None)
+        if layer.size_of is not None:
+            if layer.spec.size_of_periodic and scales[layer.size_of] == below[0]:
+                scales[v] = below[0]  # a crop to a map of the same scale: a constant amount
+                continue
+        elif geo.taps is not None:
+            scales[v] = None if below[0] is None else below[0] * geo.taps.stride
+            continue
+        elif geo.why is Why.GLOBAL:  # attention keeps its input's size, pools and heads give 1
+            scales[v] = below[0] if layer.geometry(i, 2, None).size == 2 else None
+            continue
+        msg = (
+            f"the input sizes that fit are not periodic on axis {network.axis_names[i]}: "
+            f"{v!r} ({layer.op}) depends on the input size otherwise than through remainders"
+        )
+        raise network.error(msg, v)
+    return scales
+
+
+def _regular(network: Network, i: int, n: int, scales: dict[str, Fraction | None]) -> bool:
+    """Whether at input size n every map on axis i is non-empty, and every map that grows with n has
+    two features at least (below that, broadcasting from one feature is not periodic)."""
+    sizes = _sizes(network, i, n)
+    return all(size >= (1 if scales[v] is None else 2) for v, size in sizes.items())
+
+
+def _sizes(network: Network, i: int, n: int) -> dict[str, int]:
+    """Every map's size on axis i at input size n (computed, not checked)."""
+    sizes: dict[str, int] = {network.input: n}
+    for v in network.order[1:]:
+        layer = network.layers[v]
+        below = [sizes[u] for u in layer.inputs]
+        if layer.spec.merge is not None:  # empty if an input is, else the largest (broadcast)
+            sizes[v] = min(below) if min(below) < 1 else max(below)
+            continue
+        other = None if layer.size_of is None else sizes[layer.size_of]
+        size = None if below[0] < 1 else layer.geometry(i, below[0], other).size
+        sizes[v] = below[0] if size is None else size  # an empty map stays empty
+    return sizes
+
+
+def _first_regular(network: Network, i: int, scales: dict[str, Fraction | None]) -> int | None:
+    """The smallest n from which every size is regular (maps never shrink as n grows)."""
+    high = 1
+    while not _regular(network, i, high, scales):
+        high *= 2
+        if high > LARGEST:
+            return None
+    low = high // 2 + 1 if high > 1 else 1
+    while low < high:
+        mid = (low + high) // 2
+        if _regular(network, i, mid, scales):
+            high = mid
+        else:
+            low = mid + 1
+    return high
+
+
+__all__ = ["AxisSizes", "Sizes", "valid_sizes"]

@@ -1,0 +1,195 @@
+"""The empirical receptive field of a torch module, measured by backpropagation.
+
+Independent of every rfgraph formula: the module is made linear with positive
+coefficients (conv and linear weights 1/fan_in, biases 0, other parameters 1,
+activations and normalisations the identity, max pools average pools of the same
+geometry) and run in float64 on an input of ones. The input gradient of one
+output feature (summed over channels) is then positive exactly on the input
+pixels that feature depends on, with no cancellation possible; its bounding box
+per axis is the feature's true field, clipped to the image.
+
+Global branches (a squeeze-excitation gate) read the whole image; with
+``detach_global`` every op that reduces a map with more than one position to a
+single position is detached, which measures the local field instead.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import fx, nn
+from torch.fx.passes.shape_prop import ShapeProp
+
+Box = tuple[tuple[int, int] | None, ...]
+
+# torch.nn modules that only rescale values position by position: the identity here
+_IDENTITY_MODULES = (
+    "torch.nn.modules.activation",
+    "torch.nn.modules.batchnorm",
+    "torch.nn.modules.instancenorm",
+    "torch.nn.modules.normalization",
+    "torch.nn.modules.dropout",
+)
+_KEEP_MODULES = (nn.MultiheadAttention,)
+_IDENTITY_FUNCTIONS = {
+    F.relu,
+    F.relu6,
+    F.gelu,
+    F.silu,
+    F.hardswish,
+    F.hardsigmoid,
+    F.leaky_relu,
+    F.elu,
+    F.hardtanh,
+    F.mish,
+    F.softplus,
+    F.batch_norm,
+    F.layer_norm,
+    F.group_norm,
+    F.instance_norm,
+    F.dropout,
+    F.softmax,
+    torch.relu,
+    torch.sigmoid,
+    torch.tanh,
+}
+_IDENTITY_METHODS = {"relu", "relu_", "sigmoid", "sigmoid_", "tanh", "tanh_", "softmax"}
+_MAX_TO_AVG = {F.max_pool1d: F.avg_pool1d, F.max_pool2d: F.avg_pool2d, F.max_pool3d: F.avg_pool3d}
+_ADAPTIVE = {
+    F.adaptive_max_pool1d: F.adaptive_avg_pool1d,
+    F.adaptive_max_pool2d: F.adaptive_avg_pool2d,
+    F.adaptive_max_pool3d: F.adaptive_avg_pool3d,
+}
+
+
+def linearised(module: nn.Module, example: torch.Tensor, *, detach_global: bool = False) -> fx.GraphModule:
+    """A float64 copy of ``module`` that is linear with positive coefficients."""
+    # inside a container a torch.nn module is a leaf, also when it is the whole model
+    model = nn.Sequential(copy.deepcopy(module)).eval().double()
+    gm = fx.symbolic_trace(model)
+    graph = gm.graph
+    for n in list(graph.nodes):
+        if n.op == "call_module":
+            _swap_module(gm, n)
+        elif n.op == "call_function" and n.target in _IDENTITY_FUNCTIONS:
+            _bypass(graph, n)
+        elif n.op == "call_method" and n.target in _IDENTITY_METHODS:
+            _bypass(graph, n)
+        elif n.op == "call_function" and n.target in _MAX_TO_AVG:
+            _max_to_avg(n)
+        elif n.op == "call_function" and n.target in _ADAPTIVE:
+            n.target = _ADAPTIVE[n.target]
+    gm.recompile()
+    for m in gm.modules():
+        for name, p in m.named_parameters(recurse=False):
+            with torch.no_grad():
+                if isinstance(m, nn.modules.conv._ConvNd | nn.Linear) and name == "weight":
+                    p.fill_(1.0 / p[0].numel())
+                elif name.endswith("weight") and isinstance(m, nn.MultiheadAttention):
+                    p.fill_(1.0 / p.shape[-1])
+                elif "bias" in name:
+                    p.zero_()
+                else:
+                    p.fill_(1.0)
+    if detach_global:
+        _detach_global(gm, example)
+    return gm
+
+
+def _swap_module(gm: fx.GraphModule, n: fx.Node) -> None:
+    m = gm.get_submodule(str(n.target))
+    if isinstance(m, _KEEP_MODULES):
+        return
+    kind = type(m).__name__
+    if type(m).__module__ in _IDENTITY_MODULES:
+        _set_module(gm, str(n.target), nn.Identity())
+    elif kind.startswith("MaxPool"):
+        if any(d != 1 for d in (m.dilation if isinstance(m.dilation, tuple) else (m.dilation,))):
+            msg = "the oracle has no average pool with dilation"
+            raise ValueError(msg)
+        avg = getattr(nn, kind.replace("Max", "Avg"))(
+            m.kernel_size, m.stride, m.padding, ceil_mode=m.ceil_mode
+        )
+        _set_module(gm, str(n.target), avg)
+    elif kind.startswith("AdaptiveMaxPool"):
+        _set_module(gm, str(n.target), getattr(nn, kind.replace("Max", "Avg"))(m.output_size))
+
+
+def _set_module(gm: fx.GraphModule, path: str, module: nn.Module) -> None:
+    parent, _, name = path.rpartition(".")
+    setattr(gm.get_submodule(parent) if parent else gm, name, module)
+
+
+def _bypass(graph: fx.Graph, n: fx.Node) -> None:
+    n.replace_all_uses_with(n.args[0])
+    graph.erase_node(n)
+
+
+def _max_to_avg(n: fx.Node) -> None:
+    args = list(n.args) + [None] * (6 - len(n.args))
+    x, kernel, stride, padding, dilation, ceil = args[:6]
+    stride = n.kwargs.get("stride", stride)
+    padding = n.kwargs.get("padding", padding) or 0
+    dilation = n.kwargs.get("dilation", dilation) or 1
+    ceil = n.kwargs.get("ceil_mode", ceil) or False
+    if dilation not in (1, (1, 1), (1,), (1, 1, 1)):
+        msg = "the oracle has no average pool with dilation"
+        raise ValueError(msg)
+    n.target = _MAX_TO_AVG[n.target]
+    n.args = (x, n.kwargs.get("kernel_size", kernel))
+    n.kwargs = {"stride": stride, "padding": padding, "ceil_mode": ceil}
+
+
+def _detach_global(gm: fx.GraphModule, example: torch.Tensor) -> None:
+    """Detach every op that turns a map of several positions into one position."""
+    ShapeProp(gm).propagate(example)
+    rank = example.dim()
+    for n in list(gm.graph.nodes):
+        out = n.meta.get("tensor_meta")
+        ins = [u.meta.get("tensor_meta") for u in n.all_input_nodes]
+        if not hasattr(out, "shape") or not ins or not hasattr(ins[0], "shape"):
+            continue
+        before, after = ins[0].shape, out.shape
+        if len(before) == rank and any(s > 1 for s in before[2:]):
+            if len(after) == 2 or (len(after) == rank and all(s == 1 for s in after[2:])):
+                with gm.graph.inserting_after(n):
+                    cut = gm.graph.call_method("detach", (n,))
+                n.replace_all_uses_with(cut, delete_user_cb=lambda user, cut=cut: user is not cut)
+    gm.recompile()
+
+
+def measured_box(
+    module: nn.Module,
+    input_size: Sequence[int],
+    feature: Sequence[int],
+    *,
+    channels: int = 3,
+    detach_global: bool = False,
+    output: int | None = None,
+) -> Box:
+    """The input box one feature of the module's output depends on, per axis.
+
+    ``feature`` indexes the spatial axes of the output (``output`` picks one
+    tensor of a tuple or dict output). An axis gives None when no pixel is read.
+    """
+    x = torch.ones(1, channels, *input_size, dtype=torch.float64)
+    gm = linearised(module, x, detach_global=detach_global)
+    x.requires_grad_(True)
+    y = gm(x)
+    if isinstance(y, dict):
+        y = list(y.values())[output or 0]
+    elif isinstance(y, tuple | list):
+        y = y[output or 0]
+    index = (0, slice(None), *feature) if y.dim() > 1 + len(feature) else (0, *feature)
+    y[index].sum().backward()
+    seen = (x.grad[0] > 0).any(dim=0)
+    box = []
+    for axis in range(len(input_size)):
+        other = tuple(d for d in range(len(input_size)) if d != axis)
+        hits = seen.any(dim=other) if other else seen
+        where = torch.nonzero(hits).flatten().tolist()
+        box.append((where[0], where[-1]) if where else None)
+    return tuple(box)
