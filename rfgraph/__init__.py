@@ -1,5 +1,7 @@
 """rfgraph: exact receptive fields of convolutional networks described as graphs."""
 
+from typing import TYPE_CHECKING, Any
+
 from .analysis import Analysis, AxisRF, Misalignment, NodeRF, analyze
 from .errors import RFGraphError
 from .fields import Field
@@ -18,7 +20,22 @@ __all__ = [
     "NodeRF",
     "RFGraphError",
     "analyze",
+    "erf",
     "load",
     "loads",
     "make_network",
 ]
+
+if TYPE_CHECKING:
+    from .effective import erf
+
+
+def __getattr__(name: str) -> Any:
+    # rfgraph.erf needs numpy: imported when first asked for, so that `rfgraph check` starts fast
+    if name == "erf":
+        from .effective import erf
+
+        globals()["erf"] = erf
+        return erf
+    msg = f"module 'rfgraph' has no attribute {name!r}"
+    raise AttributeError(msg)

@@ -16,9 +16,13 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .errors import RFGraphError
+
+if TYPE_CHECKING:
+    from .network import Network
 
 
 def write_atomically(path: str, text: str | bytes) -> None:
@@ -95,7 +99,35 @@ def _analyze(args: argparse.Namespace) -> int:
     from .report import RENDERERS
 
     analysis = analyze(args.file, args.input_size, relative_to=args.relative_to)
-    _emit(RENDERERS[_format(args)](analysis, _select(args, analysis)), args.output)
+    nodes = _select(args, analysis)
+    found = None
+    if args.erf:
+        from .effective import erfs
+
+        found = erfs(analysis, nodes)
+    _emit(RENDERERS[_format(args)](analysis, nodes, found), args.output)
+    return 0
+
+
+def _erf(args: argparse.Namespace) -> int:
+    from .analysis import analyze
+    from .effective import erf
+
+    analysis = analyze(args.file, args.input_size, relative_to=args.relative_to)
+    found = erf(analysis, args.node, args.feature or None)
+    if args.output is None:
+        from .report import erf_table
+
+        sys.stdout.write(erf_table(found))
+        return 0
+    from .plot import plot_erf
+
+    kind = Path(args.output).suffix.lstrip(".").lower() or "png"
+    try:
+        image = plot_erf(found, format=kind)
+    except RFGraphError as e:
+        raise e.located(args.output) from None
+    _emit(image, args.output)
     return 0
 
 
@@ -162,6 +194,37 @@ def _plot(args: argparse.Namespace) -> int:
         raise e.located(args.output) from None
     _emit(image, args.output)
     return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .analysis import analyze
+    from .html import DEFAULT_SIZE, image_uri, to_html
+    from .spec import load
+
+    network = load(args.file)
+    size = args.input_size or network.input_size or DEFAULT_SIZE
+    analysis = analyze(network, size, relative_to=args.relative_to)
+    image = None
+    if args.image is not None:
+        try:
+            image = image_uri(Path(args.image).read_bytes())
+        except OSError as e:
+            msg = f"cannot read the image: {e.strerror}"
+            raise RFGraphError(msg, path=args.image) from None
+        except RFGraphError as e:
+            raise e.located(args.image) from None
+    _emit(to_html(analysis, _select(args, analysis), image=image, sizes=_sizes_answer(network)), args.output)
+    return 0
+
+
+def _sizes_answer(network: Network) -> str:
+    """What ``rfgraph sizes`` says about the network, for the report (or why it says nothing)."""
+    from .sizes import valid_sizes
+
+    try:
+        return valid_sizes(network).text()
+    except RFGraphError as e:
+        return e.message
 
 
 def _sizes(args: argparse.Namespace) -> int:
@@ -252,8 +315,36 @@ def build_parser() -> argparse.ArgumentParser:
         help="default: from the -o file's extension (.json, .csv, .md), else table",
     )
     a.add_argument("-o", "--output", metavar="FILE", help="write here (atomically) instead of stdout")
+    a.add_argument(
+        "--erf",
+        action="store_true",
+        help="add the effective receptive field of each node's centre feature (feature 0 without a size): "
+        "its standard deviation, 95%% width, and that width over r",
+    )
     _filters(a)
     a.set_defaults(run=_analyze)
+
+    e = commands.add_parser(
+        "erf",
+        parents=[size],
+        help="the effective receptive field of feature I J of NODE: a summary, or with -o its picture",
+        description="The effective receptive field of one feature: the weight of each input position when "
+        "every kernel averages its window and activations are the identity (Luo et al. 2016, at "
+        "initialisation, without the noise of random weights). Without -o, a summary per axis; with -o, "
+        "the map with r's box around it (matplotlib: pip install 'rfgraph[draw]').",
+    )
+    e.add_argument("file", help="network YAML file")
+    e.add_argument("node", help="node name")
+    e.add_argument(
+        "feature",
+        nargs="*",
+        type=int,
+        metavar="I",
+        help="feature index per axis (I J in 2-D); default the centre feature, or 0 without a size",
+    )
+    e.add_argument("--relative-to", metavar="NODE", help="weights on NODE's map instead of the input")
+    e.add_argument("-o", "--output", metavar="FILE", help="draw the map into this image: .png, .svg, .pdf")
+    e.set_defaults(run=_erf)
 
     lo = commands.add_parser(
         "locate",
@@ -305,6 +396,28 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("-o", "--output", metavar="FILE", help="write the SVG here (atomically) instead of stdout")
     _filters(d)
     d.set_defaults(run=_draw)
+
+    rep = commands.add_parser(
+        "report",
+        parents=[size],
+        help="one self-contained HTML page: the graph, every node's r, S, P and ERF, boxes per feature",
+        description="Write one HTML file that needs nothing else (no network): the graph (zoom with the "
+        "wheel, drag to move), every node's r, S, P, r_min and effective receptive field, the "
+        "misalignments, r, the 95% ERF width and S against depth; click a node, then a feature of its map, "
+        "to see the input box it reads and its ERF over an input image. The input size is --input-size, "
+        "else the file's, else 224.",
+    )
+    rep.add_argument("file", help="network YAML file")
+    rep.add_argument("-o", "--output", metavar="FILE", required=True, help="the HTML file to write")
+    rep.add_argument("--relative-to", metavar="NODE", help="fields relative to NODE instead of the input")
+    rep.add_argument(
+        "--image",
+        metavar="PICTURE",
+        help="a PNG, JPEG or GIF file to show under the boxes, scaled to the input size "
+        "(default: a checkerboard)",
+    )
+    _filters(rep)
+    rep.set_defaults(run=_report)
 
     p = commands.add_parser(
         "plot", parents=[size], help="r and S against depth along the longest path, one line per file"

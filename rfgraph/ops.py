@@ -509,3 +509,10 @@ OPS: dict[str, Op] = {
 RESHAPING = frozenset(
     name for name, op in OPS.items() if op not in (POINTWISE, ELEMENTWISE) and op.merge is None
 )
+
+#: Ops whose output has as many channels as their input: a channel count (the ``channels`` key,
+#: which a concat's effective receptive field weighs its inputs by) carries through them.
+KEEPS_CHANNELS = frozenset(
+    [name for name, op in OPS.items() if op in (POINTWISE, POOL, ADAPTIVE, UPSAMPLE)]
+    + ["pad", "crop", "resize", "global_pool", "global_avg_pool", "global_max_pool"]
+)
