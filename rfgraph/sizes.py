@@ -159,7 +159,7 @@ def _divergence(
         layer = network.layers[v]
         if layer.spec.merge is None:
             continue
-        growing = sorted({scales[u] for u in layer.inputs if scales[u] is not None})
+        growing = sorted({scale for u in layer.inputs if (scale := scales[u]) is not None})
         if len(growing) < 2:
             continue
         fast, slow = growing[0], growing[-1]
