@@ -190,7 +190,8 @@ class Analysis:
     ``analysis["conv1"]`` is a :class:`NodeRF`; ``nodes`` maps names to them in
     network order, the source first; ``sizes`` gives every node's feature-map size per
     axis (None where not known), fed by the source or not. ``input_size`` is None
-    unless every axis has one.
+    unless every axis has one. ``not_checked`` holds the merges whose alignment was
+    not checked.
     """
 
     network: Network
@@ -200,6 +201,7 @@ class Analysis:
     source: str
     outputs: tuple[str, ...]
     sizes: Mapping[str, Size]
+    not_checked: frozenset[str] = frozenset()
 
     def __repr__(self) -> str:
         state = "aligned" if self.aligned else f"{len(self.misalignments)} misalignment(s)"
@@ -228,7 +230,7 @@ class Analysis:
     @property
     def unchecked(self) -> list[str]:
         """Merges whose alignment was not checked (rule ``none``, or fields that need a size)."""
-        return [v for v in self.merges if self.nodes[v].aligned is None]
+        return [v for v in self.merges if v in self.not_checked]
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document: exact values as ints or "p/q" strings, undefined as None."""
@@ -380,9 +382,10 @@ class _Pass:
 
     def run(self) -> Analysis:
         net, dims, start = self.net, self.net.dims, self.start
-        layers, fields = net.layers, self.fields
+        layers, fields, paths, same = net.layers, self.fields, self.paths, self.same
         sized = any(n is not None for n in self.size)
         unsized = (None,) * dims
+        whole = start == net.input  # every node is fed by the source
         self.sizes[net.input] = self.size
         for v in self.order:
             layer = layers.get(v)
@@ -394,19 +397,41 @@ class _Pass:
                     self.sizes[v] = unsized
             if v == start:
                 fields[v] = ((1, 0, 0),) * dims
-                self.paths[v] = (((1, 1),),) * dims
+                paths[v] = (((1, 1),),) * dims
                 self.glob[v] = self.local
-                self.same.add(v)
+                same.add(v)
                 continue
             if layer is None:
                 continue
-            inputs = [u for u in layer.inputs if u in fields]
+            inputs = layer.inputs if whole else [u for u in layer.inputs if u in fields]
             if not inputs:
                 continue
+            u = inputs[0]
+            if (
+                not sized
+                and layer.size_of is None
+                and layer.symmetric
+                and u in same
+                and u not in self.assumed
+            ):
+                # the common case, inlined: no sizes, every axis alike, fields of period 1
+                if layer.spec.merge is None:
+                    geo = self.nominal_one(layer)
+                    w, f, p = geo.window, fields[u][0], paths[u][0]
+                    if w is not None and type(f) is tuple and type(p) is tuple and not geo.assumed:
+                        s, lo, hi = w
+                        S, first, last = f
+                        fields[v] = ((S * s, first + lo * S, last + hi * S),) * dims
+                        paths[v] = (tuple((T * s, r + (hi - lo) * T) for T, r in p),) * dims
+                        self.glob[v] = self.glob[u]
+                        same.add(v)
+                        continue
+                elif len(inputs) == 2 and self.fast_merge(layer, inputs):
+                    continue
             if layer.spec.merge is not None and len(inputs) > 1:
-                self.merge(layer, inputs)
+                self.merge(layer, list(inputs))
             else:  # a single-input layer, or a merge only one of whose inputs the source feeds
-                self.window(layer, inputs[0], geometries)
+                self.window(layer, u, geometries)
         names = [start, *(v for v in net.nodes if v in fields and v != start)]
         nodes = _Nodes(self, names)
         if self.found:
@@ -416,7 +441,8 @@ class _Pass:
         outputs = tuple(v for v in names if v not in fed)
         given = self.sizes[net.input]
         input_size = None if None in given else tuple(n for n in given if n is not None)
-        return Analysis(net, nodes, tuple(self.found), input_size, start, outputs, self.sizes)
+        not_checked = frozenset(v for v, ok in self.aligned.items() if ok is None)
+        return Analysis(net, nodes, tuple(self.found), input_size, start, outputs, self.sizes, not_checked)
 
     def geometries(self, layer: Layer) -> tuple[Geometry, ...] | None:
         """The layer's geometry on every axis, and its size (checked at merges)."""
@@ -498,6 +524,48 @@ class _Pass:
             self.glob[v] = tuple(s[2] for s in states)
         if u in self.assumed or (geometries is not None and any(g.assumed for g in geometries)):
             self.assumed.add(v)
+
+    def nominal_one(self, layer: Layer) -> Geometry:
+        """The geometry of a layer whose axes are alike, without an input size."""
+        geo = self.geometry_cache.get(layer._keys)
+        if geo is None:
+            geo = self.geometry_cache[layer._keys] = self.geometry(layer, 0, None, None)
+        return geo
+
+    def fast_merge(self, layer: Layer, inputs: tuple[str, ...] | list[str]) -> bool:
+        """A merge of two fields of period 1 with axes alike and equal strides, inlined; False if not."""
+        a, b = inputs
+        if (
+            b not in self.same
+            or b in self.assumed
+            or self.glob[a] is not self.local
+            or self.glob[b] is not self.local
+        ):
+            return False
+        fa, fb = self.fields[a][0], self.fields[b][0]
+        if type(fa) is not tuple or type(fb) is not tuple or fa[0] != fb[0]:
+            return False
+        pa, pb = self.paths[a][0], self.paths[b][0]
+        if type(pa) is not tuple or type(pb) is not tuple:
+            return False
+        rule = layer.align or self.net.align
+        S, first_a, last_a = fa
+        _, first_b, last_b = fb
+        if rule == "centre":
+            agree = first_a + last_a == first_b + last_b
+        elif rule == "start":
+            agree = first_a == first_b
+        else:
+            agree = rule == "none" or last_a == last_b
+        if not agree:
+            return False  # the general merge says how they differ
+        v, dims = layer.name, self.net.dims
+        self.fields[v] = ((S, min(first_a, first_b), max(last_a, last_b)),) * dims
+        self.paths[v] = (_union_paths([pa, pb]),) * dims
+        self.glob[v] = self.local
+        self.same.add(v)
+        self.aligned[v] = rule != "none" or None
+        return True
 
     def nominal(self, layer: Layer) -> tuple[Geometry, ...] | None:
         """The geometry without an input size, from the cache (layers share parameters)."""

@@ -7,15 +7,11 @@ Each command imports what it needs when it runs, so that ``rfgraph check`` start
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import io
-import json
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
@@ -27,6 +23,9 @@ if TYPE_CHECKING:
 
 def write_atomically(path: str, text: str | bytes) -> None:
     """Write ``text`` (str as UTF-8, or bytes) to ``path`` so that a reader never sees half of it."""
+    import tempfile  # each command imports what it needs: `rfgraph check` starts faster
+    from pathlib import Path
+
     target = Path(path)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
@@ -85,6 +84,8 @@ def _select(args: argparse.Namespace, analysis: object) -> list[str] | None:
 
 def _format(args: argparse.Namespace) -> str:
     """--format, else what the output file's extension implies, else a table."""
+    from pathlib import Path
+
     from .report import EXTENSIONS
 
     if args.format is not None:
@@ -110,6 +111,8 @@ def _analyze(args: argparse.Namespace) -> int:
 
 
 def _erf(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from .analysis import analyze
     from .effective import erf
 
@@ -132,6 +135,8 @@ def _erf(args: argparse.Namespace) -> int:
 
 
 def _locate(args: argparse.Namespace) -> int:
+    import json
+
     from .analysis import analyze
     from .locate import locate, locate_pixel
     from .report import box_table, range_table
@@ -183,6 +188,8 @@ def _draw(args: argparse.Namespace) -> int:
 
 
 def _plot(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from .analysis import analyze
     from .plot import plot_depth
 
@@ -197,6 +204,8 @@ def _plot(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from .analysis import analyze
     from .html import DEFAULT_SIZE, image_uri, to_html
     from .spec import load
@@ -228,6 +237,8 @@ def _sizes_answer(network: Network) -> str:
 
 
 def _sizes(args: argparse.Namespace) -> int:
+    import json
+
     from .sizes import valid_sizes
     from .spec import load
 
@@ -267,6 +278,8 @@ class _Intermixed(argparse.ArgumentParser):
 
 
 def _import(args: argparse.Namespace) -> int:
+    import dataclasses
+
     # the importers (and torch or onnx behind them) load only for this command
     from .importers.sources import command_line, import_source, parse_model_args
     from .importers.writer import to_network, to_yaml

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import csv
 import fnmatch
-import io
-import json
 from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from .analysis import Analysis, Misalignment, NodeRF, Reason, to_json_number
 from .fields import Number, exact
-from .fit import InputFit, check_input_size
-from .locate import FeatureRange, InputBox
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the table's footer and the look-ups' tables import them when they run
     from .effective import ERF
+    from .fit import InputFit
+    from .locate import FeatureRange, InputBox
 
 #: Effective receptive fields by node, shown as extra columns when given (``analyze --erf``).
 ERFs = Mapping[str, "ERF"] | None
@@ -100,6 +97,8 @@ def _by_phase(m: Misalignment, anchors: dict[str, tuple[Fraction | None, ...]]) 
 
 
 def _fit(analysis: Analysis) -> InputFit | None:
+    from .fit import check_input_size
+
     return None if analysis[analysis.source].size is None else check_input_size(analysis)
 
 
@@ -334,11 +333,16 @@ def to_json(analysis: Analysis, nodes: Sequence[str] | None = None, erfs: ERFs =
     if erfs is not None:
         for v, entry in doc["nodes"].items():
             entry["erf"] = erfs[v].to_dict()
+    import json  # each renderer imports what it needs: `rfgraph check` starts faster
+
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
 def to_csv(analysis: Analysis, nodes: Sequence[str] | None = None, erfs: ERFs = None) -> str:
     """CSV with one row per node (or per node of ``nodes``) and axis; ERF columns with ``erfs``."""
+    import csv
+    import io
+
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     header = ["node", "op", "axis", "r", "S", "P", "r_min", "size", "aligned", "global"]
