@@ -11,8 +11,8 @@ import io
 import os
 import re
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .errors import RFGraphError
@@ -303,22 +303,7 @@ def _import(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="rfgraph", description="Exact receptive fields of convolutional networks described as graphs."
-    )
-    parser.add_argument("--version", action="version", version=f"rfgraph {__version__}")
-    commands = parser.add_subparsers(
-        dest="command", required=True, metavar="COMMAND", parser_class=_Intermixed
-    )
-    size = _Intermixed(add_help=False)
-    size.add_argument(
-        "--input-size",
-        type=input_size,
-        metavar="N|HxW",
-        help="input size: 224 for every axis, or one per axis such as 224x160; overrides the file's",
-    )
-
+def _add_analyze(commands: Any, size: argparse.ArgumentParser) -> None:
     a = commands.add_parser("analyze", parents=[size], help="r, S, P of every node of one network")
     a.add_argument("file", help="network YAML file")
     a.add_argument("--relative-to", metavar="NODE", help="fields relative to NODE instead of the input")
@@ -337,6 +322,8 @@ def build_parser() -> argparse.ArgumentParser:
     _filters(a)
     a.set_defaults(run=_analyze)
 
+
+def _add_erf(commands: Any, size: argparse.ArgumentParser) -> None:
     e = commands.add_parser(
         "erf",
         parents=[size],
@@ -359,6 +346,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("-o", "--output", metavar="FILE", help="draw the map into this image: .png, .svg, .pdf")
     e.set_defaults(run=_erf)
 
+
+def _add_locate(commands: Any, size: argparse.ArgumentParser) -> None:
     lo = commands.add_parser(
         "locate",
         parents=[size],
@@ -375,6 +364,8 @@ def build_parser() -> argparse.ArgumentParser:
     lo.add_argument("--format", choices=["text", "json"], default="text")
     lo.set_defaults(run=_locate)
 
+
+def _add_check(commands: Any, size: argparse.ArgumentParser) -> None:
     c = commands.add_parser(
         "check", parents=[size], help="exit 1 if a merge of any file is misaligned, 2 if a file is invalid"
     )
@@ -387,6 +378,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     c.set_defaults(run=_check)
 
+
+def _add_sizes(commands: Any, size: argparse.ArgumentParser) -> None:
     z = commands.add_parser(
         "sizes",
         help="which input sizes give non-empty maps and aligned merges, per axis, in closed form",
@@ -397,10 +390,14 @@ def build_parser() -> argparse.ArgumentParser:
     z.add_argument("--format", choices=["text", "json"], default="text")
     z.set_defaults(run=_sizes)
 
+
+def _add_schema(commands: Any, size: argparse.ArgumentParser) -> None:
     s = commands.add_parser("schema", help="print the JSON Schema of the YAML format, for editors")
     s.add_argument("-o", "--output", metavar="FILE", help="write here (atomically) instead of stdout")
     s.set_defaults(run=_schema)
 
+
+def _add_draw(commands: Any, size: argparse.ArgumentParser) -> None:
     d = commands.add_parser(
         "draw", parents=[size], help="an SVG picture of the graph, boxes labelled with r, S, P"
     )
@@ -410,6 +407,8 @@ def build_parser() -> argparse.ArgumentParser:
     _filters(d)
     d.set_defaults(run=_draw)
 
+
+def _add_report(commands: Any, size: argparse.ArgumentParser) -> None:
     rep = commands.add_parser(
         "report",
         parents=[size],
@@ -432,6 +431,8 @@ def build_parser() -> argparse.ArgumentParser:
     _filters(rep)
     rep.set_defaults(run=_report)
 
+
+def _add_plot(commands: Any, size: argparse.ArgumentParser) -> None:
     p = commands.add_parser(
         "plot", parents=[size], help="r and S against depth along the longest path, one line per file"
     )
@@ -439,6 +440,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="FILE", required=True, help="image file: .png, .svg, .pdf")
     p.set_defaults(run=_plot)
 
+
+def _add_import(commands: Any, size: argparse.ArgumentParser) -> None:
     i = commands.add_parser(
         "import",
         parents=[size],
@@ -462,6 +465,42 @@ def build_parser() -> argparse.ArgumentParser:
         help="op names (as the unsupported-op error shows them) that keep the geometry; repeatable",
     )
     i.set_defaults(run=_import)
+
+
+#: Each command's arguments, added by a small function.
+COMMANDS: dict[str, Callable[[Any, argparse.ArgumentParser], None]] = {
+    "analyze": _add_analyze,
+    "erf": _add_erf,
+    "locate": _add_locate,
+    "check": _add_check,
+    "sizes": _add_sizes,
+    "schema": _add_schema,
+    "draw": _add_draw,
+    "report": _add_report,
+    "plot": _add_plot,
+    "import": _add_import,
+}
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``command``, only that command's (building every one costs start-up time)."""
+    parser = argparse.ArgumentParser(
+        prog="rfgraph", description="Exact receptive fields of convolutional networks described as graphs."
+    )
+    parser.add_argument("--version", action="version", version=f"rfgraph {__version__}")
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_Intermixed
+    )
+    size = _Intermixed(add_help=False)
+    size.add_argument(
+        "--input-size",
+        type=input_size,
+        metavar="N|HxW",
+        help="input size: 224 for every axis, or one per axis such as 224x160; overrides the file's",
+    )
+    for name, add in COMMANDS.items():
+        if command in (None, name):
+            add(commands, size)
     return parser
 
 
@@ -470,7 +509,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):
         if isinstance(stream, io.TextIOWrapper):  # names the terminal cannot show must not crash us
             stream.reconfigure(errors="backslashreplace")
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = argv[0] if argv and argv[0] in COMMANDS else None
+    args = build_parser(command).parse_args(argv)
     try:
         return int(args.run(args))
     except RFGraphError as e:
