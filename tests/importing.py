@@ -1,44 +1,19 @@
-"""What the importer tests share: the modern-op switch, YAML lines, loading, the oracle check."""
+"""What the importer tests share: YAML lines and the oracle check."""
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 from collections.abc import Iterable, Sequence
 
-import pytest
-
-import rfgraph
 from rfgraph import analyze
 from rfgraph.importers.writer import NetworkSpec, to_network, to_yaml
 from rfgraph.locate import locate
-from rfgraph.network import Network
-
-
-def _core_supports_modern_ops() -> bool:
-    """Whether the core has the op model of the modern-ops issue (upsampling, global ops, channels...)."""
-    return "upsample" in rfgraph.ops.OPS
-
-
-modern = pytest.mark.skipif(
-    not _core_supports_modern_ops(),
-    reason="needs the core's new op model (modern-ops issue), merged from main later",
-)
 
 
 def layer_lines(spec: NetworkSpec) -> list[str]:
     """The layers as written, one flow mapping each, without the leading '  - '."""
     lines = to_yaml(spec).splitlines()
     return [line.removeprefix("  - ") for line in lines[lines.index("layers:") + 1 :]]
-
-
-def load(spec: NetworkSpec) -> Network:
-    """The Network of ``spec``. Until the new op model lands the core has no ``channels``
-    key, so it is left out; the geometry is the same."""
-    if _core_supports_modern_ops():
-        return to_network(spec)
-    layers = [{k: v for k, v in layer.items() if k != "channels"} for layer in spec.layers]
-    return to_network(dataclasses.replace(spec, layers=layers))
 
 
 def check_against_oracle(
@@ -57,7 +32,7 @@ def check_against_oracle(
     """
     from oracle import measured_box
 
-    analysis = analyze(load(spec), list(size))
+    analysis = analyze(to_network(spec), list(size))
     out = spec.layers[-1]["name"]
     shape = analysis[out].size
     assert shape is not None

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from importing import modern
 
 from rfgraph import analyze
 
@@ -15,7 +14,6 @@ ROOT = Path(__file__).resolve().parent.parent
 ZOO = ROOT / "models" / "torchvision"
 
 
-@modern
 @pytest.mark.parametrize(
     ("model", "nodes", "strides"),
     [
@@ -34,7 +32,6 @@ def test_stage_strides_are_the_stated_ones(model, nodes, strides):
     assert [analysis[node].S for node in nodes] == [(s, s) for s in strides]
 
 
-@modern
 def test_the_resnet18_file_is_what_the_importer_writes():
     pytest.importorskip("torchvision")
     run = subprocess.run(
