@@ -630,6 +630,31 @@ def test_from_torch_loads_the_text_it_writes():
     assert from_torch(SqueezeExcitation(), 8) == to_network(spec)
 
 
+class ReadsAValue(nn.Module):
+    """A forward that reads a value: no meta kernel can give it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, stride=2)
+        self.gain = nn.Parameter(torch.ones(1))
+
+    def forward(self, x):
+        return self.conv(x) * self.gain.item()
+
+
+def test_a_module_on_the_meta_device_is_traced_without_computing():
+    on_cpu = lines(SqueezeExcitation(), 8)
+    assert lines(SqueezeExcitation().to("meta"), 8) == on_cpu
+    # an op that needs values runs on the CPU instead, with uninitialised weights
+    meta = ReadsAValue().to("meta")
+    expected = [
+        "{name: conv, op: conv, kernel: 3, stride: 2, channels: 4, inputs: [x]}",
+        "{name: mul, op: scale, channels: 4, inputs: [conv]}",
+    ]
+    assert lines(meta, 9) == lines(ReadsAValue(), 9) == expected
+    assert meta.conv.weight.device.type == "meta"  # the caller's module is left as it was
+
+
 # ----------------------------------------------------------------------------- the command line
 
 
@@ -645,6 +670,9 @@ def models_module(tmp_path, monkeypatch):
         "    torch.hub.load_state_dict_from_url('https://example.invalid/w.pth')\n"
         "def not_a_module():\n"
         "    return 3\n"
+        "def reads_values():\n"
+        "    width = int(torch.tensor([4.0]).item())  # no meta tensor has a value\n"
+        "    return torch.nn.Conv2d(3, width, 3)\n"
         "def rolled():\n"
         "    class R(torch.nn.Module):\n"
         "        def forward(self, x):\n"
@@ -705,6 +733,11 @@ def test_import_writes_yaml_that_loads_back(models_module, tmp_path, capsys):
         '  - {name: "1", op: relu, channels: 4, inputs: ["0"]}',
     ]
     assert main(["analyze", str(out), "--format", "json"]) == 0
+
+
+def test_a_constructor_that_reads_values_is_called_on_the_cpu(models_module, capsys):
+    assert main(["import", "tiny_models:reads_values", "--input-size", "8"]) == 0
+    assert "{name: conv2d, op: conv, kernel: 3, channels: 4, inputs: [input]}" in capsys.readouterr().out
 
 
 def test_assume_pointwise_on_the_command_line(models_module, capsys):

@@ -14,6 +14,8 @@ One run on a zero input at ``input_size`` gives every tensor's shape, from which
 
 from __future__ import annotations
 
+import copy
+import itertools
 import math
 import re
 import sys
@@ -95,7 +97,8 @@ def import_torch(
     module.eval()
     try:
         gm, names = _trace(module)
-        values = _run(gm, torch.zeros(_BATCH, channels, *size, dtype=_dtype(module)))
+        x = torch.zeros(_BATCH, channels, *size, dtype=_dtype(module), device=_device(module))
+        values = _run(gm, x)
     finally:
         module.train(was_training)
     input_name, layers = describe_graph(gm, names, values, dims, frozenset(assume_pointwise))
@@ -133,6 +136,14 @@ def _in_channels(module: torch.nn.Module) -> int:
             if isinstance(getattr(m, key, None), int):
                 return int(getattr(m, key))
     return 3
+
+
+def _device(module: torch.nn.Module) -> torch.device:
+    import torch
+
+    for tensor in itertools.chain(module.parameters(), module.buffers()):
+        return tensor.device
+    return torch.device("cpu")
 
 
 def _dtype(module: torch.nn.Module) -> torch.dtype:
@@ -288,6 +299,10 @@ def _run(gm: fx.GraphModule, x: torch.Tensor) -> dict[fx.Node, Any]:
         with torch.no_grad():
             Recorder(gm).run(x)
     except Exception as e:  # a model that cannot run at this size says why
+        if x.device.type == "meta":  # an op without a meta kernel: run a copy on the CPU instead
+            cpu = copy.deepcopy(gm).to_empty(device="cpu")  # only shapes are read: values do not matter
+            found = _run(cpu, torch.zeros(x.shape, dtype=x.dtype))
+            return {n: found[c] for n, c in zip(gm.graph.nodes, cpu.graph.nodes, strict=True) if c in found}
         msg = f"running {gm.__class__.__name__} on a {tuple(x.shape)} input failed: {_first_line(e)}"
         raise RFGraphError(msg) from None
     return seen
