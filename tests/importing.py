@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from rfgraph import analyze
 from rfgraph.importers.writer import NetworkSpec, to_network, to_yaml
 from rfgraph.locate import locate
+from rfgraph.network import Network
 
 
 def layer_lines(spec: NetworkSpec) -> list[str]:
@@ -16,38 +17,47 @@ def layer_lines(spec: NetworkSpec) -> list[str]:
     return [line.removeprefix("  - ") for line in lines[lines.index("layers:") + 1 :]]
 
 
+def border_and_middle(shape: Sequence[int]) -> list[tuple[int, ...]]:
+    """Features at both borders, next to them and in the middle of every axis (all combinations).
+
+    >>> border_and_middle((3, 8))[:4]
+    [(0, 0), (0, 1), (0, 4), (0, 6)]
+    """
+    picks = [sorted({0, 1, n // 2, n - 2, n - 1} & set(range(n))) for n in shape]
+    return list(itertools.product(*picks))
+
+
 def check_against_oracle(
     module,
-    spec: NetworkSpec,
+    spec: NetworkSpec | Network,
     size: Sequence[int],
     *,
-    channels: int = 3,
+    node: str | None = None,
     features: Iterable[Sequence[int]] | None = None,
+    channels: int = 3,
     detach_global: bool = False,
+    output: int | str | None = None,
 ) -> int:
-    """Compare rfgraph's box of features of the output with the measured one; return how many.
+    """Compare the input pixels ``locate`` says features of ``node`` read with the measured ones.
 
-    Where rfgraph's field lies inside the image the boxes are equal; at the border
-    rfgraph's clipped box contains the measured one (a layer may drop the last rows).
+    ``node`` defaults to the last layer; ``module`` must compute it as its output
+    (``output`` picks it from a tuple or dict). Every axis of every feature must
+    be equal, at the border too (``clipped``: the pixels really read on the
+    finite maps). Returns how many features were compared.
     """
-    from oracle import measured_box
+    from oracle import Oracle
 
-    analysis = analyze(to_network(spec), list(size))
-    out = spec.layers[-1]["name"]
-    shape = analysis[out].size
-    assert shape is not None
+    network = spec if isinstance(spec, Network) else to_network(spec)
+    analysis = analyze(network, list(size))
+    node = node or network.order[-1]
+    shape = analysis[node].size
+    oracle = Oracle(module, size, channels=channels, detach_global=detach_global, output=output)
+    assert shape is not None and oracle.shape == shape, (shape, oracle.shape)
     todo = features if features is not None else itertools.product(*(range(n) for n in shape))
     count = 0
     for feature in todo:
-        box = locate(analysis, out, feature)
-        measured = measured_box(module, size, feature, channels=channels, detach_global=detach_global)
-        for axis, n, seen in zip(box.axes, size, measured, strict=True):
-            assert axis.first is not None and axis.last is not None
-            where = f"{out} feature {tuple(feature)} axis {axis.axis}"
-            if 0 <= axis.first and axis.last <= n - 1:
-                assert axis.clipped == seen, where
-            else:
-                assert seen is not None and axis.clipped is not None, where
-                assert axis.clipped[0] <= seen[0] and seen[1] <= axis.clipped[1], where
+        box = locate(analysis, node, feature)
+        measured = oracle.box(feature)
+        assert tuple(axis.clipped for axis in box.axes) == measured, f"{node} feature {tuple(feature)}"
         count += 1
     return count
