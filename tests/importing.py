@@ -18,13 +18,19 @@ def layer_lines(spec: NetworkSpec) -> list[str]:
 
 
 def border_and_middle(shape: Sequence[int]) -> list[tuple[int, ...]]:
-    """Features at both borders, next to them and in the middle of every axis (all combinations).
+    """Features at both borders, next to them and in the middle of every axis, on the diagonal and
+    the anti-diagonal: every axis meets each of those positions, with the other axes at either end.
 
-    >>> border_and_middle((3, 8))[:4]
-    [(0, 0), (0, 1), (0, 4), (0, 6)]
+    >>> border_and_middle((3, 8))
+    [(0, 0), (1, 1), (2, 4), (2, 6), (2, 7), (0, 7), (1, 6), (2, 1), (2, 0)]
     """
     picks = [sorted({0, 1, n // 2, n - 2, n - 1} & set(range(n))) for n in shape]
-    return list(itertools.product(*picks))
+    steps = range(max(len(p) for p in picks))
+    diagonal = [tuple(p[min(k, len(p) - 1)] for p in picks) for k in steps]
+    anti = [
+        (d[0], *(p[len(p) - 1 - p.index(x)] for p, x in zip(picks[1:], d[1:], strict=True))) for d in diagonal
+    ]
+    return list(dict.fromkeys(diagonal + anti))
 
 
 def check_against_oracle(
