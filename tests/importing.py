@@ -67,3 +67,32 @@ def check_against_oracle(
         assert tuple(axis.clipped for axis in box.axes) == measured, f"{node} feature {tuple(feature)}"
         count += 1
     return count
+
+
+def torchvision_feature_maps(model, size: Sequence[int]) -> list[str]:
+    """The eval-graph names get_graph_node_names lists that hold a tensor computed from the input
+    (run on the model's device: on the meta device nothing is computed)."""
+    import torch
+    from torch import fx
+    from torchvision.models import feature_extraction as fe
+
+    _, names = fe.get_graph_node_names(model, suppress_diff_warning=True)
+    tracer = fe.NodePathTracer(**fe._set_default_tracer_kwargs(None))
+    graph = tracer.trace(model.eval())
+    assert list(tracer.node_to_qualname.values()) == names  # the same trace as get_graph_node_names
+    tensors: dict = {}
+
+    class Record(fx.Interpreter):
+        def run_node(self, n):
+            out = super().run_node(n)
+            tensors[n] = isinstance(out, torch.Tensor)
+            return out
+
+    with torch.no_grad():
+        device = next(model.parameters()).device
+        Record(fx.GraphModule(tracer.root, graph)).run(torch.zeros(2, 3, *size, device=device))
+    maps = {n for n in graph.nodes if n.op == "placeholder"}
+    for n in graph.nodes:
+        if n.op != "output" and tensors.get(n) and any(u in maps for u in n.all_input_nodes):
+            maps.add(n)
+    return [tracer.node_to_qualname[n] for n in graph.nodes if n in maps]

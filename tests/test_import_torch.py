@@ -9,7 +9,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import torch.nn.functional as F  # noqa: E402
-from importing import check_against_oracle, layer_lines  # noqa: E402
+from importing import check_against_oracle, layer_lines, torchvision_feature_maps  # noqa: E402
 from torch import nn  # noqa: E402
 
 from rfgraph import RFGraphError  # noqa: E402
@@ -519,37 +519,12 @@ def test_torchvision_leaves_are_traced_through_and_their_output_takes_their_name
     ]
 
 
-def _torchvision_feature_maps(model, size):
-    """The eval-graph names get_graph_node_names lists that hold a tensor computed from the input."""
-    from torch import fx
-    from torchvision.models import feature_extraction as fe
-
-    _, names = fe.get_graph_node_names(model, suppress_diff_warning=True)
-    tracer = fe.NodePathTracer(**fe._set_default_tracer_kwargs(None))
-    graph = tracer.trace(model.eval())
-    assert list(tracer.node_to_qualname.values()) == names  # the same trace as get_graph_node_names
-    tensors: dict = {}
-
-    class Record(fx.Interpreter):
-        def run_node(self, n):
-            out = super().run_node(n)
-            tensors[n] = isinstance(out, torch.Tensor)
-            return out
-
-    with torch.no_grad():
-        Record(fx.GraphModule(tracer.root, graph)).run(torch.zeros(2, 3, *size))
-    maps = {n for n in graph.nodes if n.op == "placeholder"}
-    for n in graph.nodes:
-        if n.op != "output" and tensors.get(n) and any(u in maps for u in n.all_input_nodes):
-            maps.add(n)
-    return [tracer.node_to_qualname[n] for n in graph.nodes if n in maps]
-
-
 @pytest.mark.parametrize("name", ["resnet18", "mobilenet_v3_small"])
 def test_every_torchvision_feature_map_is_a_node_of_that_name(name):
     models = pytest.importorskip("torchvision.models")
-    model = getattr(models, name)(weights=None)
-    wanted = _torchvision_feature_maps(model, (64, 64))
+    with torch.device("meta"):
+        model = getattr(models, name)(weights=None)
+    wanted = torchvision_feature_maps(model, (64, 64))
     spec = import_torch(model, 64)
     got = {spec.input} | {layer["name"] for layer in spec.layers}
     assert len(wanted) > 50

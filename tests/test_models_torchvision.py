@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from importing import border_and_middle, check_against_oracle
+from importing import border_and_middle, check_against_oracle, torchvision_feature_maps
 
 from rfgraph import Analysis, NodeRF, analyze
 from rfgraph.checks import check_file
@@ -310,6 +310,18 @@ def test_the_files_and_readme_are_what_the_importer_writes():
         [sys.executable, str(ZOO / "generate.py"), "--check"], capture_output=True, text=True, cwd=ROOT
     )
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+@pytest.mark.parametrize("name", list(generate.MODELS))
+def test_every_torchvision_feature_map_is_a_node_of_that_name(name):
+    pytest.importorskip("torchvision")
+    from rfgraph.importers.sources import build_module, parse_model_args
+
+    model = generate.MODELS[name]
+    module = build_module(model.source, parse_model_args(model.args))  # on the meta device
+    wanted = torchvision_feature_maps(module, model.input_size)
+    assert len(wanted) > 20
+    assert [w for w in wanted if w not in zoo(name).network.nodes] == []
 
 
 # Real models against the oracle: PyTorch's own input gradient of sampled features (both borders,
