@@ -9,8 +9,10 @@ pixels that feature depends on, with no cancellation possible; its bounding box
 per axis is the feature's true field, clipped to the image.
 
 Global branches (a squeeze-excitation gate) read the whole image; with
-``detach_global`` every op that reduces a map with more than one position to a
-single position is detached, which measures the local field instead.
+``detach_global`` the output of every op that reduces a map with more than one
+position to a single position is replaced by ones, which measures the local field
+instead. (Ones, not the detached value: a gate that multiplies the map by its own
+mean squares the values at every block, and 16 such blocks overflow float64.)
 """
 
 from __future__ import annotations
@@ -145,7 +147,7 @@ def _max_to_avg(n: fx.Node) -> None:
 
 
 def _detach_global(gm: fx.GraphModule, example: torch.Tensor) -> None:
-    """Detach every op that turns a map of several positions into one position."""
+    """Replace the output of every op that turns a map of several positions into one position by ones."""
     ShapeProp(gm).propagate(example)
     rank = example.dim()
     for n in list(gm.graph.nodes):
@@ -157,7 +159,7 @@ def _detach_global(gm: fx.GraphModule, example: torch.Tensor) -> None:
         if len(before) == rank and any(s > 1 for s in before[2:]):
             if len(after) == 2 or (len(after) == rank and all(s == 1 for s in after[2:])):
                 with gm.graph.inserting_after(n):
-                    cut = gm.graph.call_method("detach", (n,))
+                    cut = gm.graph.call_function(torch.ones_like, (n,))
                 n.replace_all_uses_with(cut, delete_user_cb=lambda user, cut=cut: user is not cut)
     gm.recompile()
 
