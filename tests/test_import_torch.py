@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 
 import pytest
@@ -467,6 +468,14 @@ def test_a_module_that_does_not_trace_is_an_error():
 
     with pytest.raises(RFGraphError, match=r"torch\.fx cannot trace Branchy"):
         import_torch(Branchy(), 8)
+
+
+@pytest.mark.parametrize("device", ["cpu", "meta"])
+def test_an_input_too_small_names_the_layer_that_fails(device):
+    net = nn.Sequential(nn.Conv2d(3, 3, 3, stride=2), nn.Conv2d(3, 3, 5)).to(device)
+    message = "running Sequential on a (2, 3, 9, 9) input failed at '1': Calculated padded input size"
+    with pytest.raises(RFGraphError, match=re.escape(message)):
+        import_torch(net, 9)
 
 
 def test_repeats_in_a_scope_count_from_one_and_modules_are_named_by_path():
