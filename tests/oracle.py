@@ -1,8 +1,8 @@
 """The empirical receptive field of a torch module, measured by backpropagation.
 
 Independent of every rfgraph formula: the module is made linear with positive
-coefficients (conv and linear weights 1/fan_in, biases 0, other parameters 1,
-activations and normalisations the identity, max pools average pools of the same
+coefficients (conv and linear weights 1/fan_in, biases 0, other parameters and
+floating-point buffers 1, whatever they held before, activations and normalisations the identity, max pools average pools of the same
 geometry) and run in float64 on an input of ones. The input gradient of one
 output feature (summed over channels) is then positive exactly on the input
 pixels that feature depends on, with no cancellation possible; its bounding box
@@ -97,6 +97,10 @@ def linearised(module: nn.Module, example: torch.Tensor, *, detach_global: bool 
                     p.zero_()
                 else:
                     p.fill_(1.0)
+        for b in m.buffers(recurse=False):  # FrozenBatchNorm2d keeps its weight and statistics here
+            if b.is_floating_point():
+                with torch.no_grad():
+                    b.fill_(1.0)
     if detach_global:
         _detach_global(gm, example)
     return gm

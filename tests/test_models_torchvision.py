@@ -11,6 +11,7 @@ the same architecture as the one they describe, layer for layer.
 from __future__ import annotations
 
 import csv
+import importlib
 import importlib.util
 import subprocess
 import sys
@@ -330,38 +331,47 @@ def test_every_torchvision_feature_map_is_a_node_of_that_name(name):
 # last input row is never read there. Global branches (squeeze-excitation, LR-ASPP's pooled
 # gate) are detached: the oracle then measures the local field.
 REAL_MODELS = [
-    ("convnext_tiny", {}, 225, "features.1"),
-    ("inception_v3", {"aux_logits": False, "init_weights": False}, 300, "Mixed_5b"),
-    ("squeezenet1_1", {}, 224, "features.3"),
-    ("resnet18", {}, 100, "layer3"),
-    ("mobilenet_v2", {}, 99, "features.7"),
-    ("segmentation.lraspp_mobilenet_v3_large", {"weights_backbone": None}, 96, "interpolate"),
+    ("convnext_tiny", {}, 225, "features.1", None),
+    ("inception_v3", {"aux_logits": False, "init_weights": False}, 300, "Mixed_5b", None),
+    ("squeezenet1_1", {}, 224, "features.3", None),
+    ("resnet18", {}, 100, "layer3", None),
+    ("mobilenet_v2", {}, 99, "features.7", None),
+    ("segmentation.lraspp_mobilenet_v3_large", {"weights_backbone": None}, 96, "interpolate", None),
+    # the FPN's P2 (output '0'): three nearest upsamplings down from P5, fields of period 8
+    (
+        "detection.backbone_utils.resnet_fpn_backbone",
+        {"backbone_name": "resnet50"},
+        96,
+        "fpn.layer_blocks.0",
+        "0",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("model", "kwargs", "size", "query"), REAL_MODELS, ids=[m[0] for m in REAL_MODELS])
-def test_locate_is_what_pytorch_reads(model, kwargs, size, query):
+@pytest.mark.parametrize(
+    ("model", "kwargs", "size", "query", "output"),
+    REAL_MODELS,
+    ids=[m[0].rpartition(".")[2] for m in REAL_MODELS],
+)
+def test_locate_is_what_pytorch_reads(model, kwargs, size, query, output):
     torch = pytest.importorskip("torch")
-    models = pytest.importorskip("torchvision.models")
+    pytest.importorskip("torchvision")
     from torchvision.models.feature_extraction import create_feature_extractor
 
     from rfgraph.importers import from_torch
 
     package, _, name = model.rpartition(".")
-    constructor = getattr(getattr(models, package) if package else models, name)
-    with torch.device("meta"):  # no weight initialisation: the oracle sets every parameter itself
+    constructor = getattr(importlib.import_module(f"torchvision.models.{package}".rstrip(".")), name)
+    with torch.device("meta"):  # no weight initialisation: the oracle sets every parameter and buffer
         module = constructor(weights=None, **kwargs).eval()
     net = from_torch(module, size)
     module.to_empty(device="cpu")
     node = generate.stage_node(net, query)
     features = border_and_middle(analyze(net, [size, size])[node].size)
+    part = (
+        module if output else create_feature_extractor(module, {query: "out"})
+    )  # torchvision's FPN is a leaf
     count = check_against_oracle(
-        create_feature_extractor(module, {query: "out"}),
-        net,
-        (size, size),
-        node=node,
-        features=features,
-        detach_global=True,
-        output="out",
+        part, net, (size, size), node=node, features=features, detach_global=True, output=output or "out"
     )
     assert count == len(features) == 9
