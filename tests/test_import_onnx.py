@@ -254,6 +254,14 @@ def scales(name: str, *values: float) -> onnx.TensorProto:
             (0.5, 2.5),
             "op: resize, factor: [1/2, 5/2]",
         ),
+        # half-pixel rounding half up is PyTorch's nearest-exact: floor((x + 1/2) / factor)
+        (
+            {"mode": "nearest", "nearest_mode": "round_prefer_ceil"},
+            (1.5, 0.5),
+            "op: resize, factor: [3/2, 1/2], mode: nearest_exact",
+        ),
+        # ... and with ties rounded down, at 1.5 it is floor(x / factor) again
+        ({"mode": "nearest"}, (1.5, 1.5), "op: resize, factor: 3/2"),
     ],
 )
 def test_resize_by_constant_scales(attributes, factors, written):
@@ -267,6 +275,25 @@ def test_resize_to_constant_sizes():
         constants=[tensor("sizes", [1, 3, 7, 9])],
     )
     assert lines(m) == ["{name: y, op: resize, size: [7, 9], mode: bilinear, channels: 3, inputs: [x]}"]
+
+
+def test_nearest_to_a_size_is_checked_at_the_traced_sizes_ratio():
+    def resize(**attributes):
+        m = model(
+            [node("Resize", ["x", "", "", "sizes"], "y", mode="nearest", **attributes)],
+            constants=[tensor("sizes", [1, 3, 5, 12])],
+        )
+        return lines(m)
+
+    # 8 -> 5 and 8 -> 12: rounding half up reads floor((x + 1/2) * 8/5) and floor((x + 1/2) * 2/3)
+    assert resize(nearest_mode="round_prefer_ceil") == [
+        "{name: y, op: resize, size: [5, 12], mode: nearest_exact, channels: 3, inputs: [x]}"
+    ]
+    assert resize(coordinate_transformation_mode="asymmetric", nearest_mode="floor") == [
+        "{name: y, op: resize, size: [5, 12], channels: 3, inputs: [x]}"
+    ]
+    with pytest.raises(RFGraphError, match="nearest_mode 'ceil'"):
+        resize(nearest_mode="ceil")
 
 
 def test_resize_to_another_maps_size_is_size_of():
@@ -299,9 +326,9 @@ def test_upsample_of_old_opsets_is_nearest_with_asymmetric_coordinates():
             "nearest with coordinate_transformation_mode 'half_pixel' and nearest_mode 'floor'",
         ),
         (
-            {"mode": "nearest", "coordinate_transformation_mode": "half_pixel"},
+            {"mode": "nearest", "coordinate_transformation_mode": "half_pixel", "nearest_mode": "ceil"},
             (1.5, 1.5),
-            "nearest with coordinate_transformation_mode 'half_pixel' and nearest_mode 'round_prefer_floor'",
+            "nearest with coordinate_transformation_mode 'half_pixel' and nearest_mode 'ceil'",
         ),
         (
             {"mode": "linear", "coordinate_transformation_mode": "tf_crop_and_resize"},

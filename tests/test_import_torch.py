@@ -183,9 +183,21 @@ def test_sizes_and_modes_without_an_exact_meaning_are_errors():
     computed = Fn(lambda s, x: F.interpolate(x, size=(x.shape[2] * 2, x.shape[3] * 2)))
     with pytest.raises(RFGraphError, match="a size computed from shapes"):
         import_torch(computed, 8)
-    exact = Fn(lambda s, x: F.interpolate(x, scale_factor=1.5, mode="nearest-exact"))
-    with pytest.raises(RFGraphError, match="'nearest-exact' with a fractional scale is not supported"):
-        import_torch(exact, 8)
+    smoothed = Fn(lambda s, x: F.interpolate(x, scale_factor=0.5, mode="bilinear", antialias=True))
+    with pytest.raises(RFGraphError, match="antialias when downsampling is not supported"):
+        import_torch(smoothed, 8)
+
+
+def test_nearest_exact_by_any_factor_and_to_a_size():
+    exact = Fn(
+        lambda s, x: F.interpolate(
+            F.interpolate(x, scale_factor=1.5, mode="nearest-exact"), size=(5, 7), mode="nearest-exact"
+        )
+    )
+    assert lines(exact, 8) == [
+        "{name: interpolate, op: resize, factor: 3/2, mode: nearest_exact, channels: 3, inputs: [x]}",
+        "{name: interpolate_1, op: resize, size: [5, 7], mode: nearest_exact, channels: 3, inputs: [interpolate]}",
+    ]
 
 
 def test_pixel_shuffle_and_unshuffle():
