@@ -2,17 +2,20 @@
 
 Independent of every rfgraph formula: the module is made linear with positive
 coefficients (conv and linear weights 1/fan_in, biases 0, other parameters and
-floating-point buffers 1, whatever they held before, activations and normalisations the identity, max pools average pools of the same
-geometry) and run in float64 on an input of ones. The input gradient of one
-output feature (summed over channels) is then positive exactly on the input
-pixels that feature depends on, with no cancellation possible; its bounding box
-per axis is the feature's true field, clipped to the image.
+floating-point buffers 1 whatever they held, activations and normalisations the
+identity, max pools average pools of the same geometry) and run in float64 on an
+input of ones. The input gradient of one output feature (summed over channels) is
+then positive exactly on the input pixels that feature depends on, with no
+cancellation possible; its bounding box per axis is the feature's true field,
+clipped to the image. Bicubic interpolation is the one op with negative taps
+(Keys' kernel): the box is that of the nonzero gradient.
 
-Global branches (a squeeze-excitation gate) read the whole image; with
+Global branches (a squeeze-excitation gate, attention) read the whole image; with
 ``detach_global`` the output of every op that reduces a map with more than one
-position to a single position is replaced by ones, which measures the local field
-instead. (Ones, not the detached value: a gate that multiplies the map by its own
-mean squares the values at every block, and 16 such blocks overflow float64.)
+position to a single position, and of every attention, is replaced by ones, which
+measures the local field instead. (Ones, not the detached value: a gate that
+multiplies the map by its own mean squares the values at every block, and 16 such
+blocks overflow float64.)
 """
 
 from __future__ import annotations
@@ -36,7 +39,8 @@ _IDENTITY_MODULES = (
     "torch.nn.modules.normalization",
     "torch.nn.modules.dropout",
 )
-_KEEP_MODULES = (nn.MultiheadAttention,)
+_ATTENTION = nn.MultiheadAttention
+_KEEP_MODULES = (_ATTENTION,)
 _IDENTITY_FUNCTIONS = {
     F.relu,
     F.relu6,
@@ -75,7 +79,9 @@ def linearised(module: nn.Module, example: torch.Tensor, *, detach_global: bool 
     gm = fx.symbolic_trace(model)
     graph = gm.graph
     for n in list(graph.nodes):
-        if n.op == "call_module":
+        if n.op == "call_module" and detach_global and isinstance(gm.get_submodule(n.target), _ATTENTION):
+            _set_module(gm, str(n.target), _GlobalStandIn())
+        elif n.op == "call_module":
             _swap_module(gm, n)
         elif n.op == "call_function" and n.target in _IDENTITY_FUNCTIONS:
             _bypass(graph, n)
@@ -85,6 +91,7 @@ def linearised(module: nn.Module, example: torch.Tensor, *, detach_global: bool 
             _max_to_avg(n)
         elif n.op == "call_function" and n.target in _ADAPTIVE:
             n.target = _ADAPTIVE[n.target]
+            n.kwargs = {k: v for k, v in n.kwargs.items() if k != "return_indices"}
     gm.recompile()
     for m in gm.modules():
         for name, p in m.named_parameters(recurse=False):
@@ -104,6 +111,13 @@ def linearised(module: nn.Module, example: torch.Tensor, *, detach_global: bool 
     if detach_global:
         _detach_global(gm, example)
     return gm
+
+
+class _GlobalStandIn(nn.Module):
+    """Attention, detached: ones in the query's shape (a residual around it carries the local field)."""
+
+    def forward(self, query: torch.Tensor, *args: object, **kwargs: object) -> tuple[torch.Tensor, None]:
+        return torch.ones_like(query), None
 
 
 def _swap_module(gm: fx.GraphModule, n: fx.Node) -> None:
@@ -211,7 +225,7 @@ class Oracle:
         index = (0, slice(None), *feature) if self.y.dim() > 1 + len(feature) else (0, *feature)
         with _one_thread():
             (grad,) = torch.autograd.grad(self.y[index].sum(), self.x, retain_graph=True)
-        seen = (grad[0] > 0).any(dim=0)
+        seen = (grad[0] != 0).any(dim=0)
         box = []
         for axis in range(len(self.input_size)):
             other = tuple(d for d in range(len(self.input_size)) if d != axis)

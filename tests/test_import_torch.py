@@ -13,7 +13,7 @@ import torch.nn.functional as F  # noqa: E402
 from importing import check_against_oracle, layer_lines, torchvision_feature_maps  # noqa: E402
 from torch import nn  # noqa: E402
 
-from rfgraph import RFGraphError  # noqa: E402
+from rfgraph import RFGraphError, analyze  # noqa: E402
 from rfgraph.cli import main  # noqa: E402
 from rfgraph.importers import import_torch  # noqa: E402
 from rfgraph.importers.writer import to_yaml  # noqa: E402
@@ -583,40 +583,152 @@ def test_fields_of_old_op_modules_match_the_oracle(size, features):
     assert check_against_oracle(module, import_torch(module, list(size)), size) == features
 
 
-def test_a_torchvision_trunk_matches_the_oracle():
-    models = pytest.importorskip("torchvision.models")
-    resnet = models.resnet18(weights=None)
-    trunk = nn.Sequential(*list(resnet.children())[:-2])
-    spec = import_torch(trunk, 64)
-    features = [(0, 0), (0, 1), (1, 1), (1, 0)]
-    assert check_against_oracle(trunk, spec, (64, 64), features=features) == 4
-
-
 def test_asymmetric_padding_matches_the_oracle():
     module = Fn(lambda s, x: s.conv(F.pad(x, (2, 1, 0, 3))), conv=nn.Conv2d(3, 3, 3, stride=2))
     assert check_against_oracle(module, import_torch(module, 9), (9, 9)) == 25
 
 
-@pytest.mark.parametrize(
-    "module",
-    [
-        nn.Sequential(nn.Conv2d(3, 3, 3, stride=2), nn.ConvTranspose2d(3, 3, 3, stride=2, padding=1)),
+def strided(kernel: int = 3, stride: int = 2, **kw) -> nn.Conv2d:
+    return nn.Conv2d(3, 3, kernel, stride=stride, **kw)
+
+
+def resized(**kw) -> Fn:
+    """A stride-2 conv, then F.interpolate: resampling a map whose features are 2 pixels apart."""
+    return Fn(lambda s, x: F.interpolate(s.conv(x), **kw), conv=strided())
+
+
+class PatchAttention(nn.Module):
+    """ViT in small: 3x3 patches, a class token, a position embedding, attention and an MLP with
+    residuals, the patch tokens back to a map."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.patch = nn.Conv2d(3, 8, 3, stride=3)
+        self.token = nn.Parameter(torch.zeros(1, 1, 8))
+        self.position = nn.Parameter(torch.zeros(1, 17, 8))
+        self.attention = nn.MultiheadAttention(8, 2, batch_first=True)
+        self.mlp = nn.Linear(8, 8)
+
+    def forward(self, x):
+        y = self.patch(x).flatten(2).transpose(1, 2)
+        y = torch.cat([self.token.expand(x.shape[0], -1, -1), y], dim=1) + self.position
+        y = y + self.attention(y, y, y, need_weights=False)[0]
+        y = y + self.mlp(y)
+        return y[:, 1:].transpose(1, 2).reshape(x.shape[0], 8, 4, 4)
+
+
+# Every op the importer writes, traced from a small module, against PyTorch's gradients: every feature
+# of the output, at a size that is not a multiple of the strides (the last rows are dropped, windows
+# hang over the end). (module, input size)
+EVERY_OP = {
+    "transposed": (nn.Sequential(strided(), nn.ConvTranspose2d(3, 3, 3, stride=2, padding=1)), (11, 11)),
+    "transposed_dilated_output_padding": (
+        nn.Sequential(
+            strided(), nn.ConvTranspose2d(3, 3, 3, stride=2, padding=1, dilation=2, output_padding=1)
+        ),
+        (13, 13),
+    ),
+    # kernel 2 < stride 3: every third feature reads nothing, on either axis, so no pixel at all
+    "transposed_with_holes": (nn.Sequential(strided(), nn.ConvTranspose2d(3, 3, 2, stride=3)), (13, 13)),
+    "max_pool_ceil_mode_nearest": (
         nn.Sequential(nn.MaxPool2d(3, 2, ceil_mode=True), nn.Upsample(scale_factor=2)),
-        nn.Sequential(nn.Conv2d(3, 3, 3, stride=2), nn.Upsample(scale_factor=2, mode="bilinear")),
+        (11, 11),
+    ),
+    "max_pool_past_the_end": (
+        nn.Sequential(nn.MaxPool2d(2, 3, ceil_mode=True), strided(3, 1, padding=1)),
+        (13, 13),
+    ),
+    "avg_pool_ceil_mode_padded": (nn.AvgPool2d(3, 2, 1, ceil_mode=True), (13, 13)),
+    "lp_pool": (nn.LPPool2d(2, 3, stride=2, ceil_mode=True), (13, 13)),
+    "depthwise_dilated": (
+        nn.Sequential(
+            nn.Conv2d(3, 6, 3, padding=2, dilation=2, groups=3), nn.Conv2d(6, 6, 3, stride=2, groups=6)
+        ),
+        (13, 13),
+    ),
+    "same_even_kernel": (nn.Conv2d(3, 3, 4, padding="same"), (13, 13)),
+    "nearest_x2": (resized(scale_factor=2), (11, 11)),
+    "nearest_x1.5": (resized(scale_factor=1.5), (13, 13)),
+    "nearest_to_a_smaller_size": (Fn(lambda s, x: F.interpolate(x, size=(5, 4))), (13, 13)),
+    "nearest_exact_x1.5": (resized(scale_factor=1.5, mode="nearest-exact"), (13, 13)),
+    "nearest_exact_to_a_size": (resized(size=(9, 16), mode="nearest-exact"), (13, 13)),
+    # half-pixel bilinear: a neighbour outside the map is padding here, PyTorch clamps the coordinate
+    # to the edge instead; either way only the edge pixel is read
+    "bilinear_x2": (resized(scale_factor=2, mode="bilinear"), (11, 11)),
+    "bilinear_x3": (resized(scale_factor=3, mode="bilinear"), (13, 13)),  # neighbours of weight 0
+    "bilinear_x1.5": (resized(scale_factor=1.5, mode="bilinear"), (13, 13)),
+    "bilinear_to_a_size": (resized(size=(17, 20), mode="bilinear"), (13, 13)),
+    "bilinear_to_a_smaller_size": (Fn(lambda s, x: F.interpolate(x, size=(5, 4), mode="bilinear")), (13, 13)),
+    "bilinear_align_corners": (resized(scale_factor=2, mode="bilinear", align_corners=True), (13, 13)),
+    # four taps, negative ones among them, coordinates clamped to the edge
+    "bicubic_x2": (resized(scale_factor=2, mode="bicubic"), (13, 13)),
+    "bicubic_x1.5": (resized(scale_factor=1.5, mode="bicubic"), (13, 13)),
+    "size_of_another_map": (
+        Fn(
+            lambda s, x: x + F.interpolate(s.conv(x), size=x.shape[-2:], mode="bilinear"),
+            conv=strided(padding=1),
+        ),
+        (12, 12),
+    ),
+    "pixel_shuffle": (
         nn.Sequential(nn.Conv2d(3, 12, 3, padding=1), nn.PixelShuffle(2), nn.PixelUnshuffle(2)),
-        nn.Sequential(nn.Conv2d(3, 3, 3, stride=2), nn.AdaptiveAvgPool2d(3)),
-        Fn(lambda s, x: s.conv(x)[:, :, 1:-2, 2:], conv=nn.Conv2d(3, 3, 3, stride=2)),
-        ConvNeXtBlock(3),
-    ],
-    ids=["transposed", "ceil_mode_nearest", "bilinear", "pixel_shuffle", "adaptive", "crop", "convnext"],
-)
-def test_fields_of_modern_modules_match_the_oracle(module):
-    assert check_against_oracle(module, import_torch(module, 11), (11, 11)) > 0
+        (11, 11),
+    ),
+    "adaptive_avg": (nn.Sequential(strided(), nn.AdaptiveAvgPool2d(3)), (11, 11)),
+    "adaptive_max": (Fn(lambda s, x: F.adaptive_max_pool2d(s.conv(x), (2, 3)), conv=strided()), (13, 13)),
+    "crop": (Fn(lambda s, x: s.conv(x)[:, :, 1:-2, 2:], conv=strided()), (11, 11)),
+    "strided_slice": (Fn(lambda s, x: s.conv(x)[:, :, ::2, ::3], conv=strided(3, 1, padding=1)), (13, 13)),
+    # reflect and replicate padding read pixels where zero padding reads zeros: exact here because
+    # every window that reaches into the padding reaches as far into the map (see README)
+    "reflect_pad": (
+        Fn(lambda s, x: s.conv(F.pad(x, (1, 1, 1, 1), mode="reflect")), conv=strided(3, 1)),
+        (13, 13),
+    ),
+    "replicate_pad": (
+        Fn(lambda s, x: s.conv(F.pad(x, (2, 2, 2, 2), mode="replicate")), conv=strided(5)),
+        (13, 13),
+    ),
+    "convnext_block": (ConvNeXtBlock(3), (11, 11)),
+    "squeeze_excitation": (SqueezeExcitation(), (8, 8)),
+    "vit_block": (PatchAttention(), (13, 13)),
+    "conv1d_pool_linear_upsample": (
+        nn.Sequential(
+            nn.Conv1d(3, 3, 5, stride=2, dilation=2),
+            nn.MaxPool1d(2),
+            nn.Upsample(scale_factor=3, mode="linear"),
+        ),
+        (29,),
+    ),
+    "conv3d_transposed3d": (
+        nn.Sequential(
+            nn.Conv3d(3, 3, (1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1)),
+            nn.ConvTranspose3d(3, 3, 2, stride=2),
+        ),
+        (3, 7, 9),
+    ),
+}
 
 
-def test_squeeze_excitation_matches_the_oracle_with_the_global_branch_detached():
-    module = SqueezeExcitation()
-    assert check_against_oracle(module, import_torch(module, 8), (8, 8), detach_global=True) == 64
+@pytest.mark.parametrize("name", list(EVERY_OP))
+def test_every_op_reads_what_pytorch_reads(name):
+    """Global branches (squeeze-excitation, attention) are detached: the oracle measures the local field."""
+    module, size = EVERY_OP[name]
+    spec = import_torch(module, list(size))
+    assert check_against_oracle(module, spec, size, detach_global=True) > 0
+
+
+def test_reflect_padding_that_reaches_further_out_than_in_is_not_exact():
+    """Reflect padding reads the mirror image of the map where rfgraph's pad reads padding: a 2-tap
+    window at -3..-2 reads pixels 3 and 2, which rfgraph calls padding (clipped None)."""
+    from oracle import measured_box
+
+    from rfgraph.importers import from_torch
+    from rfgraph.locate import locate
+
+    module = Fn(lambda s, x: s.conv(F.pad(x, (3, 0, 3, 0), mode="reflect")), conv=strided(2, 1))
+    analysis = analyze(from_torch(module, 8), [8, 8])
+    assert [a.clipped for a in locate(analysis, "conv", (0, 0)).axes] == [None, None]
+    assert measured_box(module, (8, 8), (0, 0)) == ((2, 3), (2, 3))
 
 
 def test_from_torch_loads_the_text_it_writes():
