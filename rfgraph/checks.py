@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from .analysis import Analysis, analyze
 from .errors import RFGraphError
+from .network import Network
 from .report import describe, plural
 
 Status = Literal["ok", "misaligned", "invalid"]
@@ -59,12 +60,17 @@ def check_file(path: str, input_size: int | Sequence[int] | None = None) -> File
 
 
 def check_paths(
-    patterns: Iterable[str], input_size: int | Sequence[int] | None = None
+    patterns: Iterable[str],
+    input_size: int | Sequence[int] | None = None,
+    *,
+    imported: Callable[[str], Network | None] | None = None,
 ) -> Iterator[FileCheck]:
     """Check every file the patterns name, in order, each file once.
 
     A directory or glob that names no file is itself an invalid entry, so a CI
     job pointed at the wrong place fails instead of checking nothing.
+    ``imported`` gives the network a pattern names when it is a model to import
+    (the command line's ``model.onnx``, ``package.module:callable``), else None.
 
     Notes
     -----
@@ -72,6 +78,15 @@ def check_paths(
     """
     seen: set[str] = set()
     for pattern in patterns:
+        if imported is not None:
+            try:
+                network = imported(pattern)
+                if network is not None:
+                    yield FileCheck(pattern, analysis=analyze(network, input_size))
+                    continue
+            except RFGraphError as e:
+                yield FileCheck(pattern, error=e.located(pattern))
+                continue
         paths = expand(pattern)
         if not paths:
             what = (

@@ -691,6 +691,26 @@ def test_import_of_an_onnx_file_on_the_command_line(tmp_path):
     ]
 
 
+def test_analyze_check_and_sizes_take_an_onnx_file(tmp_path, capsys):
+    path = tmp_path / "net.onnx"
+    onnx.save(
+        model(
+            [node("Conv", ["x", "w"], "y", pads=[1, 1, 1, 1], strides=[2, 2])],
+            constants=[weight("w", 4, 3, 3, 3)],
+        ),
+        path,
+    )
+    assert main(["analyze", str(path), "--format", "csv"]) == 0
+    assert capsys.readouterr().out.splitlines()[-2:] == [
+        "y,conv,h,3,2,1,3,4,True,False",
+        "y,conv,w,3,2,1,3,4,True,False",
+    ]
+    assert main(["check", str(path)]) == 0
+    assert capsys.readouterr().out == f"{path}: aligned (2 nodes, 0 merges)\n"
+    assert main(["sizes", str(path)]) == 0
+    assert capsys.readouterr().out == "net:\n  h: aligned iff H >= 1\n  w: aligned iff W >= 1\n"
+
+
 def test_import_of_an_onnx_file_with_model_args_is_an_error(tmp_path, capsys):
     path = tmp_path / "net.onnx"
     onnx.save(model([node("Relu", ["x"], "y")]), path)

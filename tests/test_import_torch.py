@@ -778,6 +778,15 @@ def models_module(tmp_path, monkeypatch):
         "    torch.hub.load_state_dict_from_url('https://example.invalid/w.pth')\n"
         "def not_a_module():\n"
         "    return 3\n"
+        "class Pair(torch.nn.Module):  # two stride-2 branches whose centres differ by half a pixel\n"
+        "    def __init__(self, channels):\n"
+        "        super().__init__()\n"
+        "        self.even = torch.nn.Conv2d(3, channels, 2, stride=2)\n"
+        "        self.odd = torch.nn.Conv2d(3, channels, 1, stride=2)\n"
+        "    def forward(self, x):\n"
+        "        return self.even(x) + self.odd(x)\n"
+        "def pair(channels=8):\n"
+        "    return Pair(channels)\n"
         "def reads_values():\n"
         "    width = int(torch.tensor([4.0]).item())  # no meta tensor has a value\n"
         "    return torch.nn.Conv2d(3, width, 3)\n"
@@ -841,6 +850,46 @@ def test_import_writes_yaml_that_loads_back(models_module, tmp_path, capsys):
         '  - {name: "1", op: relu, channels: 4, inputs: ["0"]}',
     ]
     assert main(["analyze", str(out), "--format", "json"]) == 0
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["analyze"],
+        ["analyze", "--format", "json"],
+        ["check"],
+        ["check", "--format", "json"],
+        ["draw"],
+        ["locate", "add", "1", "2"],
+        ["sizes"],
+        ["sizes", "--format", "json"],
+    ],
+    ids=" ".join,
+)
+def test_every_command_takes_a_source_as_import_writes_it(models_module, tmp_path, capsys, command):
+    written = tmp_path / "pair.yaml"
+    model_args = ["--model-arg", "channels=4"]
+    size = [] if command[0] == "sizes" else ["--input-size", "16"]
+    assert main(["import", "tiny_models:pair", *model_args, "--input-size", "16", "-o", str(written)]) == 0
+    name, *options = command
+    from_file = main([name, str(written), *options, *size])
+    expected = capsys.readouterr().out.replace(str(written), "tiny_models:pair")
+    assert main([name, "tiny_models:pair", *options, *size, *model_args]) == from_file
+    assert capsys.readouterr().out == expected
+    assert from_file == (1 if name == "check" else 0)  # the branches are misaligned
+
+
+def test_check_takes_sources_among_files_and_reports_each(models_module, tmp_path, capsys):
+    good = tmp_path / "good.yaml"
+    good.write_text("layers: [{name: c, op: conv, kernel: 3}]\n")
+    assert main(["check", str(good), "tiny_models:stem", "tiny_models:rolled", "--input-size", "8"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out.splitlines()[:2] == [
+        f"{good}: aligned (2 nodes, 0 merges)",
+        "tiny_models:stem: aligned (3 nodes, 0 merges)",
+    ]
+    assert captured.err.startswith("tiny_models:rolled: 1 op(s) the importer does not support: 'roll' (roll)")
+    assert main(["check", "tiny_models:rolled", "--assume-pointwise", "roll", "--input-size", "8"]) == 0
 
 
 def test_a_constructor_that_reads_values_is_called_on_the_cpu(models_module, capsys):
