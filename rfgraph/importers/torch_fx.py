@@ -48,6 +48,9 @@ def from_torch(
     ----------
     module
         Any ``torch.nn.Module`` that torch.fx can trace, with one tensor input.
+        It runs once at ``input_size`` for the shapes; built on the meta device
+        (``with torch.device("meta"): ...``) it computes nothing and needs no
+        memory for weights (an op without a meta kernel runs on the CPU then).
     input_size
         The spatial size to trace at: one int for every axis, or one per axis.
         The file records it; ops that depend on it (adaptive pools, resizes to a
