@@ -7,6 +7,8 @@
   "same" puts the odd pixel after, so the branch's field shifts and the unit's add is misaligned.
 - rf_depth.png: r and S against depth for resnet_v1_50 and inception_v3 (needs matplotlib).
 - phases.svg: what a fractional stride and a phase are: a stride-3 conv, then nearest upsampling by 2.
+- report_resnet_v1_50.png: `rfgraph report`'s page for resnet_v1_50's end-points at 224x224, one feature
+  of block2 clicked, in headless chromium (needs playwright and Debian's chromium, else it says so).
 
 tests/test_draw.py checks that the two SVG files are what this script draws now.
 """
@@ -21,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from rfgraph import Network, analyze, load, loads, make_network  # noqa: E402
+from rfgraph.cli import main as rfgraph  # noqa: E402
 from rfgraph.cli import write_atomically  # noqa: E402
 from rfgraph.draw import to_svg  # noqa: E402
 from rfgraph.plot import plot_depth  # noqa: E402
@@ -131,11 +134,55 @@ def pictures() -> dict[str, str]:
     }
 
 
+# as tests/test_report_html.py starts it: no sandbox (root), nothing fetched in the background
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def report_screenshot(target: Path) -> None:
+    """Open the report of resnet_v1_50 in headless chromium, click a feature of block2, take a picture."""
+    import shutil
+    import tempfile
+
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        print(f"skipped {target.name}: needs playwright (pip install '.[browser]')")
+        return
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        print(f"skipped {target.name}: needs chromium (apt-get install chromium)")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        page_file = Path(tmp) / "report.html"
+        rfgraph(["report", str(MODELS / "resnet_v1_50.yaml"), "--endpoints", "-o", str(page_file)])
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 1040})
+            page.goto(page_file.as_uri())
+            page.wait_for_selector("body[data-ready=true]")
+            page.click('#nodes tr[data-node="block2"]')
+            cell = int(page.get_attribute("#feature-map", "data-cell"))
+            page.click("#feature-map", position={"x": 2.5 * cell, "y": 11.5 * cell})
+            page.evaluate("window.scrollTo(0, 0)")
+            page.screenshot(path=str(target))
+            browser.close()
+
+
 def main() -> None:
     for name, svg in pictures().items():
         write_atomically(str(DOCS / name), svg)
     nets = [analyze(MODELS / f"{name}.yaml", SIZE) for name in ["resnet_v1_50", "inception_v3"]]
     write_atomically(str(DOCS / "rf_depth.png"), plot_depth(nets))
+    report_screenshot(DOCS / "report_resnet_v1_50.png")
 
 
 if __name__ == "__main__":

@@ -8,9 +8,6 @@ from .fields import Field
 from .network import Layer, Network, make_network
 from .spec import load, loads
 
-if TYPE_CHECKING:
-    from .importers import from_onnx, from_torch
-
 __version__ = "0.2.0"
 
 __all__ = [
@@ -23,6 +20,7 @@ __all__ = [
     "NodeRF",
     "RFGraphError",
     "analyze",
+    "erf",
     "from_onnx",
     "from_torch",
     "load",
@@ -30,18 +28,25 @@ __all__ = [
     "make_network",
 ]
 
-_IMPORTERS = ("from_onnx", "from_torch")
+if TYPE_CHECKING:
+    from .effective import erf
+    from .importers import from_onnx, from_torch
+
+# Imported when first asked for, so that `rfgraph check` starts fast: rfgraph.erf needs numpy; the
+# importers need nothing until a model is imported (then torch or onnx).
+_LAZY = {"erf": "effective", "from_onnx": "importers", "from_torch": "importers"}
 
 
 def __getattr__(name: str) -> Any:
-    # the importers load when first asked for; torch and onnx only when a model is imported
-    if name in _IMPORTERS:
-        from . import importers
+    if name in _LAZY:
+        import importlib
 
-        return getattr(importers, name)
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
     msg = f"module 'rfgraph' has no attribute {name!r}"
     raise AttributeError(msg)
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_IMPORTERS})
+    return sorted({*globals(), *_LAZY})

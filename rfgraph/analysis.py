@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from .fields import IDENTITY, Field, Number, anchors, common_period, exact, smallest, through, union
+from .fields import Field, Number, anchors, common_period, exact, smallest, through, union
 from .network import Layer, Network
 from .ops import Geometry, Why
-from .spec import load
+from .spec import load, paused_collector
 
 __all__ = ["Analysis", "AxisRF", "Misalignment", "NodeRF", "Reason", "analyze", "to_json_number"]
 
@@ -190,7 +190,8 @@ class Analysis:
     ``analysis["conv1"]`` is a :class:`NodeRF`; ``nodes`` maps names to them in
     network order, the source first; ``sizes`` gives every node's feature-map size per
     axis (None where not known), fed by the source or not. ``input_size`` is None
-    unless every axis has one.
+    unless every axis has one. ``not_checked`` holds the merges whose alignment was
+    not checked.
     """
 
     network: Network
@@ -200,6 +201,7 @@ class Analysis:
     source: str
     outputs: tuple[str, ...]
     sizes: Mapping[str, Size]
+    not_checked: frozenset[str] = frozenset()
 
     def __repr__(self) -> str:
         state = "aligned" if self.aligned else f"{len(self.misalignments)} misalignment(s)"
@@ -228,7 +230,7 @@ class Analysis:
     @property
     def unchecked(self) -> list[str]:
         """Merges whose alignment was not checked (rule ``none``, or fields that need a size)."""
-        return [v for v in self.merges if self.nodes[v].aligned is None]
+        return [v for v in self.merges if v in self.not_checked]
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document: exact values as ints or "p/q" strings, undefined as None."""
@@ -317,7 +319,8 @@ def analyze(
     (2, 2)
     """
     network = source if isinstance(source, Network) else load(source)
-    return _Pass(network, _input_size(network, input_size), relative_to, order).run()
+    with paused_collector():
+        return _Pass(network, _input_size(network, input_size), relative_to, order).run()
 
 
 #: A map's size per axis; None on an axis whose input size is not given.
@@ -338,10 +341,15 @@ def _input_size(network: Network, given: int | Sequence[int | None] | None) -> S
     return values
 
 
-# One axis of one node during the pass: its field (or why it has none), the fields of its
-# single paths that no other one contains (for r_min; None when some path needs a size),
-# and whether a global op feeds it.
-_Axis = tuple[Field | Why, list[Field] | None, bool]
+# The pass keeps, per node and axis, its field as
+#   (S, first, last) for a field of period 1 that reads something (the fast, common case),
+#   a Field otherwise, or a Why where the node has no local field;
+# the fields of its single paths that no other one contains (for r_min) as
+#   a tuple of (S, r) pairs when all have period 1, else a list of Fields, None when a path needs a size;
+# and whether a global op feeds it. Nodes whose axes all share one state are computed once.
+Simple = tuple[int, int, int]
+State = Simple | Field | Why
+Paths = tuple[tuple[int, int], ...] | list[Field] | None
 
 
 class _Pass:
@@ -359,44 +367,82 @@ class _Pass:
             msg = f"unknown node {self.start!r} to measure fields relative to"
             raise network.error(msg)
         self.order = network.order if order is None else _checked_order(network, order)
+        dims = network.dims
         self.sizes: dict[str, Size] = {}
-        self.axes: dict[str, tuple[_Axis, ...]] = {}
-        self.assumed: dict[str, bool] = {}
+        self.fields: dict[str, tuple[State, ...]] = {}
+        self.paths: dict[str, tuple[Paths, ...]] = {}
+        self.local = (False,) * dims
+        self.square = len(set(size)) == 1  # every axis the same input size, or none
+        self.glob: dict[str, tuple[bool, ...]] = {}
+        self.same: set[str] = set()  # nodes whose axes share one state
+        self.assumed: set[str] = set()
         self.aligned: dict[str, bool | None] = {}
         self.found: list[Misalignment] = []
         self.geometry_cache: dict[tuple[Any, ...], Geometry] = {}
 
     def run(self) -> Analysis:
-        net, dims = self.net, self.net.dims
-        start = self.start
+        net, dims, start = self.net, self.net.dims, self.start
+        layers, fields, paths, same = net.layers, self.fields, self.paths, self.same
+        sized = any(n is not None for n in self.size)
+        unsized = (None,) * dims
+        whole = start == net.input  # every node is fed by the source
+        self.sizes[net.input] = self.size
         for v in self.order:
-            if v == net.input:
-                self.sizes[v] = self.size
-                geometries = None
-            else:
-                geometries = self.geometries(net.layers[v])
+            layer = layers.get(v)
+            geometries = None
+            if layer is not None:
+                if sized or layer.size_of is not None:
+                    geometries = self.geometries(layer)
+                else:
+                    self.sizes[v] = unsized
             if v == start:
-                self.axes[v] = tuple((IDENTITY, [IDENTITY], False) for _ in range(dims))
-                self.assumed[v] = False
+                fields[v] = ((1, 0, 0),) * dims
+                paths[v] = (((1, 1),),) * dims
+                self.glob[v] = self.local
+                same.add(v)
                 continue
-            layer = net.layers.get(v)
             if layer is None:
                 continue
-            inputs = [u for u in layer.inputs if u in self.axes]
+            inputs = layer.inputs if whole else [u for u in layer.inputs if u in fields]
             if not inputs:
                 continue
+            u = inputs[0]
+            if (
+                not sized
+                and layer.size_of is None
+                and layer.symmetric
+                and u in same
+                and u not in self.assumed
+            ):
+                # the common case, inlined: no sizes, every axis alike, fields of period 1
+                if layer.spec.merge is None:
+                    geo = self.nominal_one(layer)
+                    w, f, p = geo.window, fields[u][0], paths[u][0]
+                    if w is not None and type(f) is tuple and type(p) is tuple and not geo.assumed:
+                        s, lo, hi = w
+                        S, first, last = f
+                        fields[v] = ((S * s, first + lo * S, last + hi * S),) * dims
+                        paths[v] = (tuple((T * s, r + (hi - lo) * T) for T, r in p),) * dims
+                        self.glob[v] = self.glob[u]
+                        same.add(v)
+                        continue
+                elif len(inputs) == 2 and self.fast_merge(layer, inputs):
+                    continue
             if layer.spec.merge is not None and len(inputs) > 1:
-                self.merge(layer, inputs)
+                self.merge(layer, list(inputs))
             else:  # a single-input layer, or a merge only one of whose inputs the source feeds
-                self.window(layer, inputs[0], geometries)
-        nodes = {start: self._node(start), **{v: self._node(v) for v in net.nodes if v in self.axes}}
-        rank = {v: i for i, v in enumerate(nodes)}
-        self.found.sort(key=lambda m: (rank[m.node], m.axis))
-        fed = {u for v in nodes if v in net.layers for u in net.layers[v].inputs}
-        outputs = tuple(v for v in nodes if v not in fed)
+                self.window(layer, u, geometries)
+        names = [start, *(v for v in net.nodes if v in fields and v != start)]
+        nodes = _Nodes(self, names)
+        if self.found:
+            rank = {v: i for i, v in enumerate(names)}
+            self.found.sort(key=lambda m: (rank[m.node], m.axis))
+        fed = {u for v in names if v in layers for u in layers[v].inputs}
+        outputs = tuple(v for v in names if v not in fed)
         given = self.sizes[net.input]
         input_size = None if None in given else tuple(n for n in given if n is not None)
-        return Analysis(net, nodes, tuple(self.found), input_size, start, outputs, self.sizes)
+        not_checked = frozenset(v for v, ok in self.aligned.items() if ok is None)
+        return Analysis(net, nodes, tuple(self.found), input_size, start, outputs, self.sizes, not_checked)
 
     def geometries(self, layer: Layer) -> tuple[Geometry, ...] | None:
         """The layer's geometry on every axis, and its size (checked at merges)."""
@@ -416,7 +462,7 @@ class _Pass:
         return tuple(out)
 
     def geometry(self, layer: Layer, i: int, n: int | None, other: int | Fraction | None) -> Geometry:
-        key = (layer.op, layer.key(i), n, other)
+        key = (layer.key(i), n, other)
         geo = self.geometry_cache.get(key)
         if geo is None:
             geo = layer.geometry(i, n, other)
@@ -428,11 +474,11 @@ class _Pass:
 
     def stride_ratio(self, layer: Layer, i: int) -> Fraction | None:
         """Without sizes, ``size_of`` assumes the maps' sizes divide evenly: their strides' ratio."""
-        mine, theirs = self.axes.get(layer.inputs[0]), self.axes.get(str(layer.size_of))
+        mine, theirs = self.fields.get(layer.inputs[0]), self.fields.get(str(layer.size_of))
         if mine is None or theirs is None:
             return None
-        a, b = mine[i][0], theirs[i][0]
-        if not isinstance(a, Field) or not isinstance(b, Field):
+        a, b = _field(mine[i]), _field(theirs[i])
+        if a is None or b is None:
             return None
         return Fraction(a.S) / Fraction(b.S)
 
@@ -455,85 +501,263 @@ class _Pass:
 
     def window(self, layer: Layer, u: str, geometries: tuple[Geometry, ...] | None) -> None:
         """A single-input layer (or a merge only one of whose inputs the source feeds)."""
-        axes = []
-        assumed = self.assumed[u]
-        for i, (field, paths, is_global) in enumerate(self.axes[u]):
-            geo = None if geometries is None else geometries[i]
-            if geo is None:
-                axes.append((field, paths, is_global))
-                continue
-            taps = geo.taps
-            assumed = assumed or geo.assumed
-            if geo.why is Why.GLOBAL:
-                axes.append((Why.GLOBAL, [], True))
-            elif taps is None:  # a geometry that needs an input size
-                axes.append((field if isinstance(field, Why) else Why.SIZE, None, is_global))
-            else:
-                new = field if isinstance(field, Why) else _local(through(field, taps))
-                axes.append((new, None if paths is None else [through(p, taps) for p in paths], is_global))
-        self.axes[layer.name] = tuple(axes)
-        self.assumed[layer.name] = assumed
-        self.aligned[layer.name] = True
+        v = layer.name
+        if geometries is None:
+            geometries = self.nominal(layer)
+        if geometries is None:  # a merge with one fed input: its field passes through
+            self.fields[v], self.paths[v], self.glob[v] = self.fields[u], self.paths[u], self.glob[u]
+            if u in self.same:
+                self.same.add(v)
+        elif u in self.same and all(g is geometries[0] for g in geometries):
+            f, p, g = _through(self.fields[u][0], self.paths[u][0], self.glob[u][0], geometries[0])
+            dims = self.net.dims
+            self.fields[v], self.paths[v] = (f,) * dims, (p,) * dims
+            self.glob[v] = self.local if not g else (g,) * dims
+            self.same.add(v)
+        else:
+            states = [
+                _through(f, p, g, geo)
+                for f, p, g, geo in zip(self.fields[u], self.paths[u], self.glob[u], geometries, strict=True)
+            ]
+            self.fields[v] = tuple(s[0] for s in states)
+            self.paths[v] = tuple(s[1] for s in states)
+            self.glob[v] = tuple(s[2] for s in states)
+        if u in self.assumed or (geometries is not None and any(g.assumed for g in geometries)):
+            self.assumed.add(v)
+
+    def nominal_one(self, layer: Layer) -> Geometry:
+        """The geometry of a layer whose axes are alike, without an input size."""
+        geo = self.geometry_cache.get(layer._keys)
+        if geo is None:
+            geo = self.geometry_cache[layer._keys] = self.geometry(layer, 0, None, None)
+        return geo
+
+    def fast_merge(self, layer: Layer, inputs: tuple[str, ...] | list[str]) -> bool:
+        """A merge of two fields of period 1 with axes alike and equal strides, inlined; False if not."""
+        a, b = inputs
+        if (
+            b not in self.same
+            or b in self.assumed
+            or self.glob[a] is not self.local
+            or self.glob[b] is not self.local
+        ):
+            return False
+        fa, fb = self.fields[a][0], self.fields[b][0]
+        if type(fa) is not tuple or type(fb) is not tuple or fa[0] != fb[0]:
+            return False
+        pa, pb = self.paths[a][0], self.paths[b][0]
+        if type(pa) is not tuple or type(pb) is not tuple:
+            return False
+        rule = layer.align or self.net.align
+        S, first_a, last_a = fa
+        _, first_b, last_b = fb
+        if rule == "centre":
+            agree = first_a + last_a == first_b + last_b
+        elif rule == "start":
+            agree = first_a == first_b
+        else:
+            agree = rule == "none" or last_a == last_b
+        if not agree:
+            return False  # the general merge says how they differ
+        v, dims = layer.name, self.net.dims
+        self.fields[v] = ((S, min(first_a, first_b), max(last_a, last_b)),) * dims
+        self.paths[v] = (_union_paths([pa, pb]),) * dims
+        self.glob[v] = self.local
+        self.same.add(v)
+        self.aligned[v] = rule != "none" or None
+        return True
+
+    def nominal(self, layer: Layer) -> tuple[Geometry, ...] | None:
+        """The geometry without an input size, from the cache (layers share parameters)."""
+        if layer.spec.merge is not None:
+            return None
+        if layer.symmetric:
+            return (self.geometry(layer, 0, None, None),) * self.net.dims
+        return tuple(self.geometry(layer, i, None, None) for i in range(self.net.dims))
 
     def merge(self, layer: Layer, inputs: list[str]) -> None:
         net = self.net
         rule = layer.align or net.align
-        axes = []
+        v = layer.name
+        dims = net.dims
+        same = self.square and all(u in self.same for u in inputs)
+        axes = range(1) if same else range(dims)
+        fields, paths, globs = [], [], []
         misaligned, unknown = False, False
-        for i in range(net.dims):
-            states = [(u, self.axes[u][i]) for u in inputs]
-            is_global = any(s[2] for _, s in states)
-            every = [s[1] for _, s in states]
-            paths = None if None in every else smallest([p for ps in every for p in ps])  # type: ignore[union-attr]
-            local = [(u, s[0]) for u, s in states if isinstance(s[0], Field)]
-            whys = {s[0] for _, s in states if isinstance(s[0], Why)}
-            reason = None
-            field: Field | Why
-            if Why.STRIDES in whys:
-                field, reason = Why.STRIDES, Reason.UNDEFINED
-            elif Why.SIZE in whys:
-                field, unknown = Why.SIZE, True
-            elif not local:
-                field = Why.GLOBAL if Why.GLOBAL in whys else Why.EMPTY
-            elif self.broadcast(inputs, local, i):
-                field, reason = Why.STRIDES, Reason.BROADCAST
-            elif len({f.S for _, f in local}) > 1:  # type: ignore[union-attr]
-                field, reason = Why.STRIDES, Reason.STRIDES
-            else:
-                fields = [f for _, f in local]
-                field = _local(union(fields))  # type: ignore[arg-type]
-                if rule != "none" and len(fields) > 1:
-                    period = common_period(fields)  # type: ignore[arg-type]
-                    if not _agree([anchors(f, rule, period) for f in fields]):  # type: ignore[arg-type]
-                        reason = Reason.ANCHORS
+        for i in axes:
+            states = [self.fields[u][i] for u in inputs]
+            every = [self.paths[u][i] for u in inputs]
+            globs.append(any(self.glob[u][i] for u in inputs))
+            paths.append(_union_paths(every))
+            field, reason, why_unknown = self.merged_field(inputs, states, rule, i)
+            unknown = unknown or why_unknown
             if reason is not None and rule != "none":
                 misaligned = True
-                shown = tuple((u, self._axis(u, i)) for u in inputs)
-                self.found.append(Misalignment(layer.name, i, rule, reason, shown))
-            axes.append((field, paths, is_global))
-        self.axes[layer.name] = tuple(axes)
-        self.assumed[layer.name] = any(self.assumed[u] for u in inputs)
+                for axis in range(dims) if same else (i,):
+                    shown = tuple((u, self._axis(u, axis)) for u in inputs)
+                    self.found.append(Misalignment(v, axis, rule, reason, shown))
+            fields.append(field)
+        if same:
+            self.fields[v], self.paths[v] = (fields[0],) * dims, (paths[0],) * dims
+            self.glob[v] = self.local if not globs[0] else (True,) * dims
+            self.same.add(v)
+        else:
+            self.fields[v], self.paths[v], self.glob[v] = tuple(fields), tuple(paths), tuple(globs)
+        if any(u in self.assumed for u in inputs):
+            self.assumed.add(v)
         checked = rule != "none" and not unknown
-        self.aligned[layer.name] = False if misaligned else (True if checked else None)
+        self.aligned[v] = False if misaligned else (True if checked else None)
 
-    def broadcast(self, inputs: list[str], local: list[tuple[str, Any]], i: int) -> bool:
+    def merged_field(
+        self, inputs: list[str], states: list[State], rule: str, i: int
+    ) -> tuple[State, Reason | None, bool]:
+        """(the merge's field, why it is misaligned or None, whether it needs a size) on one axis."""
+        if all(type(f) is tuple for f in states):  # the fast case: integer strides
+            S = states[0][0]  # type: ignore[index]
+            if self.broadcast(inputs, states, i):
+                return Why.STRIDES, Reason.BROADCAST, False
+            if any(f[0] != S for f in states):  # type: ignore[index]
+                return Why.STRIDES, Reason.STRIDES, False
+            first = min(f[1] for f in states)  # type: ignore[index]
+            last = max(f[2] for f in states)  # type: ignore[index]
+            at = {"centre": lambda f: f[1] + f[2], "start": lambda f: f[1], "end": lambda f: f[2]}.get(rule)
+            agree = at is None or len({at(f) for f in states}) == 1
+            return (S, first, last), None if agree else Reason.ANCHORS, False
+        whys = {f for f in states if isinstance(f, Why)}
+        local = [f for f in (_field(f) for f in states) if f is not None]
+        if Why.STRIDES in whys:
+            return Why.STRIDES, Reason.UNDEFINED, False
+        if Why.SIZE in whys:
+            return Why.SIZE, None, True
+        if not local:
+            return (Why.GLOBAL if Why.GLOBAL in whys else Why.EMPTY), None, False
+        if self.broadcast(inputs, states, i):
+            return Why.STRIDES, Reason.BROADCAST, False
+        if len({f.S for f in local}) > 1:
+            return Why.STRIDES, Reason.STRIDES, False
+        field = _local(union(local))
+        if rule != "none" and len(local) > 1:
+            period = common_period(local)
+            if not _agree([anchors(f, rule, period) for f in local]):
+                return field, Reason.ANCHORS, False
+        return field, None, False
+
+    def broadcast(self, inputs: list[str], states: list[State], i: int) -> bool:
         """Whether a local one-feature map is broadcast over a larger one on axis i."""
-        sizes = [n for n in (self.sizes[u][i] for u in inputs) if n is not None]
-        if len(sizes) < len(inputs) or len(local) < 2:
+        sizes = [self.sizes[u][i] for u in inputs]
+        if None in sizes:
             return False
-        return max(sizes) > 1 and any(self.sizes[u][i] == 1 for u, _ in local)
+        local = [n for n, f in zip(sizes, states, strict=True) if not isinstance(f, Why)]
+        return max(n for n in sizes if n is not None) > 1 and 1 in local
 
     def _axis(self, v: str, i: int) -> AxisRF:
-        field, paths, is_global = self.axes[v][i]
+        field, paths, is_global = self.fields[v][i], self.paths[v][i], self.glob[v][i]
         size = self.sizes[v][i]
-        r_min = None if paths is None else min((p.r for p in paths if any(p.boxes)), default=None)
+        if paths is None:
+            r_min = None
+        elif isinstance(paths, tuple):
+            r_min = min((r for _, r in paths), default=None)
+        else:  # the paths' fields read something (see _through)
+            r_min = min((p.r for p in paths), default=None)
         if isinstance(field, Why):
             return AxisRF(None, field, r_min, size, is_global)
-        return AxisRF(field, None, r_min, size, is_global)
+        return AxisRF(_field(field), None, r_min, size, is_global)
 
     def _node(self, v: str) -> NodeRF:
         axes = tuple(self._axis(v, i) for i in range(self.net.dims))
-        return NodeRF(v, axes, self.aligned.get(v, True), self.assumed[v])
+        return NodeRF(v, axes, self.aligned.get(v, True), v in self.assumed)
+
+
+class _Nodes(Mapping[str, NodeRF]):
+    """The analysis' nodes in network order; each NodeRF is made when first asked for."""
+
+    def __init__(self, run: _Pass, names: list[str]) -> None:
+        self._run = run
+        self._names = names
+        self._index = set(names)
+        self._made: dict[str, NodeRF] = {}
+
+    def __getitem__(self, v: str) -> NodeRF:
+        rf = self._made.get(v)
+        if rf is None:
+            if v not in self._index:
+                raise KeyError(v)
+            rf = self._made[v] = self._run._node(v)
+        return rf
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __contains__(self, v: object) -> bool:
+        return v in self._index
+
+
+def _field(state: State) -> Field | None:
+    """A state as a Field (None for a Why)."""
+    if type(state) is tuple:
+        S, first, last = state
+        return Field(1, S, ((first, last),))
+    return state if isinstance(state, Field) else None
+
+
+def _simple(field: Field) -> State:
+    """A field, in the fast form where it has one."""
+    if field.period == 1 and field.boxes[0] is not None:
+        (first, last) = field.boxes[0]
+        return (field.step, first, last)
+    return field
+
+
+def _through(state: State, paths: Paths, is_global: bool, geo: Geometry) -> tuple[State, Paths, bool]:
+    """One axis of a single-input layer: its field, its paths' fields, and whether it is global."""
+    if geo.why is Why.GLOBAL:
+        return Why.GLOBAL, (), True
+    taps = geo.taps
+    if taps is None:  # a geometry that needs an input size
+        return (state if isinstance(state, Why) else Why.SIZE), None, is_global
+    w = geo.window
+    if w is not None and type(state) is tuple:
+        s, lo, hi = w
+        S, first, last = state
+        field: State = (S * s, first + lo * S, last + hi * S)
+    elif isinstance(state, Why):
+        field = state
+    else:
+        local = _local(through(_field(state), taps))  # type: ignore[arg-type]
+        field = local if isinstance(local, Why) else _simple(local)
+    if paths is None:
+        return field, None, is_global
+    if w is not None and type(paths) is tuple:
+        s, lo, hi = w
+        return field, tuple((S * s, r + (hi - lo) * S) for S, r in paths), is_global
+    # a path whose taps all land in holes reads nothing: it has no field, and no part in r_min
+    general = [f for f in (through(p, taps) for p in _general(paths)) if any(f.boxes)]
+    return field, general, is_global
+
+
+def _general(paths: Paths) -> list[Field]:
+    if type(paths) is tuple:
+        return [Field(1, S, ((0, r - 1),)) for S, r in paths]
+    return paths  # type: ignore[return-value]
+
+
+def _union_paths(every: list[Paths]) -> Paths:
+    """The paths of a merge: every input's, less those another one contains."""
+    if any(p is None for p in every):
+        return None
+    if all(type(p) is tuple for p in every):
+        if len(every) == 2 and every[0] == every[1]:
+            return every[0]
+        best: dict[int, int] = {}
+        for p in every:
+            for S, r in p:  # type: ignore[misc,union-attr]
+                if r < best.get(S, r + 1):
+                    best[S] = r
+        return tuple(best.items())
+    return smallest([f for p in every for f in _general(p)])
 
 
 def _local(field: Field) -> Field | Why:

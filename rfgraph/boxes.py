@@ -11,6 +11,7 @@ box of the source pixels it reads.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -42,18 +43,38 @@ def clipped_boxes(analysis: Analysis, node: str, axis: int) -> tuple[np.ndarray,
     >>> first.tolist(), last.tolist()
     ([0, 1, 0, 1, 2, 3, 4, 5], [2, 3, 4, 5, 6, 7, 6, 7])
     """
-    import numpy as np
-
     rf = analysis[node].axes[axis]
     if rf.field is None or rf.size is None:
         return None
+    return every_clipped_box(analysis, [node], axis).get(node)
+
+
+def every_clipped_box(
+    analysis: Analysis, nodes: Iterable[str], axis: int
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """:func:`clipped_boxes` of each of ``nodes`` that has them, in one walk over their ancestors.
+
+    >>> from rfgraph import analyze, loads
+    >>> net = loads("dims: 1\\nlayers: [{name: c, op: conv, kernel: 2}, {name: g, op: global_pool}]")
+    >>> found = every_clipped_box(analyze(net, 3), ["input", "c", "g"], 0)
+    >>> {v: (first.tolist(), last.tolist()) for v, (first, last) in found.items()}
+    {'input': ([0, 1, 2], [0, 1, 2]), 'c': ([0, 1], [1, 2])}
+    """
+    import numpy as np
+
+    wanted = [
+        v
+        for v in nodes
+        if analysis[v].axes[axis].field is not None and analysis[v].axes[axis].size is not None
+    ]
     net = analysis.network
-    needed = {v for v in net.ancestors(node, stop=analysis.source) if v in analysis.nodes}
+    needed = {v for node in wanted for v in net.ancestors(node, stop=analysis.source) if v in analysis.nodes}
     for v in needed:
         size = analysis[v].axes[axis].size
         if size is not None and size > MAX_FEATURES:
             msg = f"exact boxes are not computed on maps over {MAX_FEATURES} features ({v!r} has {size})"
-            raise net.error(msg, node)
+            raise net.error(msg, wanted[0] if len(wanted) == 1 else None)
+    keep = set(wanted)
     readers: dict[str, int] = dict.fromkeys(needed, 0)
     for v in needed:
         layer = net.layers.get(v)
@@ -81,9 +102,9 @@ def clipped_boxes(analysis: Analysis, node: str, axis: int) -> tuple[np.ndarray,
                 boxes[v] = (np.minimum.reduce(firsts), np.maximum.reduce(lasts))
         for u in inputs:  # free what no other ancestor reads
             readers[u] -= 1
-            if readers[u] == 0 and u != node:
+            if readers[u] == 0 and u not in keep:
                 del boxes[u]
-    return boxes.get(node)
+    return {v: boxes[v] for v in wanted if v in boxes}
 
 
 def _through(
@@ -122,4 +143,4 @@ def _within(offsets: range, lo: int, hi: int) -> range:
     return offsets[start:stop] if start < stop else range(0)
 
 
-__all__ = ["MAX_FEATURES", "clipped_boxes"]
+__all__ = ["MAX_FEATURES", "clipped_boxes", "every_clipped_box"]

@@ -8,12 +8,9 @@ GitHub Actions annotations or one JSON document (pure functions, no printing).
 
 from __future__ import annotations
 
-import glob
-import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 from .analysis import Analysis, analyze
@@ -90,7 +87,7 @@ def check_paths(
         paths = expand(pattern)
         if not paths:
             what = (
-                "no *.yaml or *.yml files in this directory" if Path(pattern).is_dir() else "no files match"
+                "no *.yaml or *.yml files in this directory" if os.path.isdir(pattern) else "no files match"  # noqa: PTH112
             )
             yield FileCheck(pattern, error=RFGraphError(what, path=pattern))
         for path in paths:
@@ -106,6 +103,10 @@ def expand(pattern: str) -> list[str]:
     A pattern that names nothing and has no wildcard is kept, so that loading it
     reports "no such file".
     """
+    # imported here: `rfgraph check` of a file starts faster without them
+    import glob
+    from pathlib import Path
+
     path = Path(pattern)
     if path.is_dir():
         return sorted(str(p) for p in path.iterdir() if p.suffix in SUFFIXES and p.is_file())
@@ -192,6 +193,8 @@ def to_json(checks: Sequence[FileCheck]) -> str:
     """
     worst = max(checks, key=lambda c: c.exit_code).status if checks else "ok"
     doc = {"status": worst, "files": [_file_dict(c) for c in checks]}
+    import json
+
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 

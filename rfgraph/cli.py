@@ -7,16 +7,12 @@ Each command imports what it needs when it runs, so that ``rfgraph check`` start
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import io
-import json
 import os
 import re
 import sys
-import tempfile
-from collections.abc import Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .errors import RFGraphError
@@ -28,6 +24,9 @@ if TYPE_CHECKING:
 
 def write_atomically(path: str, text: str | bytes) -> None:
     """Write ``text`` (str as UTF-8, or bytes) to ``path`` so that a reader never sees half of it."""
+    import tempfile  # each command imports what it needs: `rfgraph check` starts faster
+    from pathlib import Path
+
     target = Path(path)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
@@ -86,6 +85,8 @@ def _select(args: argparse.Namespace, analysis: object) -> list[str] | None:
 
 def _format(args: argparse.Namespace) -> str:
     """--format, else what the output file's extension implies, else a table."""
+    from pathlib import Path
+
     from .report import EXTENSIONS
 
     if args.format is not None:
@@ -101,6 +102,8 @@ def is_source(text: str) -> bool:
     >>> is_source("model.onnx"), is_source("torchvision.models:resnet50"), is_source("models/vgg_16.yaml")
     (True, True, False)
     """
+    from pathlib import Path
+
     if text.lower().endswith(".onnx"):
         return True
     return re.fullmatch(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*", text) is not None and not Path(text).exists()
@@ -111,6 +114,8 @@ def _imported(args: argparse.Namespace, source: str) -> NetworkSpec:
 
     The importers, and torch or onnx behind them, load only here.
     """
+    import dataclasses
+
     from .importers.sources import command_line, import_source, parse_model_args
     from .importers.writer import to_network
 
@@ -146,11 +151,43 @@ def _analyze(args: argparse.Namespace) -> int:
     from .report import RENDERERS
 
     analysis = analyze(_network(args, args.file), args.input_size, relative_to=args.relative_to)
-    _emit(RENDERERS[_format(args)](analysis, _select(args, analysis)), args.output)
+    nodes = _select(args, analysis)
+    found = None
+    if args.erf:
+        from .effective import erfs
+
+        found = erfs(analysis, nodes)
+    _emit(RENDERERS[_format(args)](analysis, nodes, found), args.output)
+    return 0
+
+
+def _erf(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .analysis import analyze
+    from .effective import erf
+
+    analysis = analyze(_network(args, args.file), args.input_size, relative_to=args.relative_to)
+    found = erf(analysis, args.node, args.feature or None)
+    if args.output is None:
+        from .report import erf_table
+
+        sys.stdout.write(erf_table(found))
+        return 0
+    from .plot import plot_erf
+
+    kind = Path(args.output).suffix.lstrip(".").lower() or "png"
+    try:
+        image = plot_erf(found, format=kind)
+    except RFGraphError as e:
+        raise e.located(args.output) from None
+    _emit(image, args.output)
     return 0
 
 
 def _locate(args: argparse.Namespace) -> int:
+    import json
+
     from .analysis import analyze
     from .locate import locate, locate_pixel
     from .report import box_table, range_table
@@ -206,6 +243,8 @@ def _draw(args: argparse.Namespace) -> int:
 
 
 def _plot(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from .analysis import analyze
     from .plot import plot_depth
 
@@ -219,7 +258,43 @@ def _plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .analysis import analyze
+    from .html import DEFAULT_SIZE, image_uri, to_html
+    from .spec import load
+
+    source = _network(args, args.file)
+    network = load(source) if isinstance(source, str) else source
+    size = args.input_size or network.input_size or DEFAULT_SIZE
+    analysis = analyze(network, size, relative_to=args.relative_to)
+    image = None
+    if args.image is not None:
+        try:
+            image = image_uri(Path(args.image).read_bytes())
+        except OSError as e:
+            msg = f"cannot read the image: {e.strerror}"
+            raise RFGraphError(msg, path=args.image) from None
+        except RFGraphError as e:
+            raise e.located(args.image) from None
+    _emit(to_html(analysis, _select(args, analysis), image=image, sizes=_sizes_answer(network)), args.output)
+    return 0
+
+
+def _sizes_answer(network: Network) -> str:
+    """What ``rfgraph sizes`` says about the network, for the report (or why it says nothing)."""
+    from .sizes import valid_sizes
+
+    try:
+        return valid_sizes(network).text()
+    except RFGraphError as e:
+        return e.message
+
+
 def _sizes(args: argparse.Namespace) -> int:
+    import json
+
     from .sizes import valid_sizes
     from .spec import load
 
@@ -269,23 +344,12 @@ def _import(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="rfgraph", description="Exact receptive fields of convolutional networks described as graphs."
-    )
-    parser.add_argument("--version", action="version", version=f"rfgraph {__version__}")
-    commands = parser.add_subparsers(
-        dest="command", required=True, metavar="COMMAND", parser_class=_Intermixed
-    )
-    size = _Intermixed(add_help=False)
-    size.add_argument(
-        "--input-size",
-        type=input_size,
-        metavar="N|HxW",
-        help="input size: 224 for every axis, or one per axis such as 224x160; overrides the file's "
-        "(a PyTorch source is traced at it, by default at 224)",
-    )
+#: What a FILE argument takes.
+_FILE = "network YAML file, or a model to import: model.onnx or package.module:callable"
 
+
+def _source_options() -> argparse.ArgumentParser:
+    """--model-arg and --assume-pointwise, for every command that takes a model to import."""
     source = _Intermixed(add_help=False)
     source.add_argument(
         "--model-arg",
@@ -301,10 +365,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="for an imported source: op names (as the unsupported-op error shows them) that keep the "
         "geometry; repeatable",
     )
-    what = "network YAML file, or a model to import: model.onnx or package.module:callable"
+    return source
 
-    a = commands.add_parser("analyze", parents=[size, source], help="r, S, P of every node of one network")
-    a.add_argument("file", metavar="FILE|SOURCE", help=what)
+
+def _add_analyze(commands: Any, size: argparse.ArgumentParser) -> None:
+    a = commands.add_parser(
+        "analyze", parents=[size, _source_options()], help="r, S, P of every node of one network"
+    )
+    a.add_argument("file", metavar="FILE|SOURCE", help=_FILE)
     a.add_argument("--relative-to", metavar="NODE", help="fields relative to NODE instead of the input")
     a.add_argument(
         "--format",
@@ -312,18 +380,50 @@ def build_parser() -> argparse.ArgumentParser:
         help="default: from the -o file's extension (.json, .csv, .md), else table",
     )
     a.add_argument("-o", "--output", metavar="FILE", help="write here (atomically) instead of stdout")
+    a.add_argument(
+        "--erf",
+        action="store_true",
+        help="add the effective receptive field of each node's centre feature (feature 0 without a size): "
+        "its standard deviation, 95%% width, and that width over r",
+    )
     _filters(a)
     a.set_defaults(run=_analyze)
 
+
+def _add_erf(commands: Any, size: argparse.ArgumentParser) -> None:
+    e = commands.add_parser(
+        "erf",
+        parents=[size, _source_options()],
+        help="the effective receptive field of feature I J of NODE: a summary, or with -o its picture",
+        description="The effective receptive field of one feature: the weight of each input position when "
+        "every kernel averages its window and activations are the identity (Luo et al. 2016, at "
+        "initialisation, without the noise of random weights). Without -o, a summary per axis; with -o, "
+        "the map with r's box around it (matplotlib: pip install 'rfgraph[draw]').",
+    )
+    e.add_argument("file", metavar="FILE|SOURCE", help=_FILE)
+    e.add_argument("node", help="node name")
+    e.add_argument(
+        "feature",
+        nargs="*",
+        type=int,
+        metavar="I",
+        help="feature index per axis (I J in 2-D); default the centre feature, or 0 without a size",
+    )
+    e.add_argument("--relative-to", metavar="NODE", help="weights on NODE's map instead of the input")
+    e.add_argument("-o", "--output", metavar="FILE", help="draw the map into this image: .png, .svg, .pdf")
+    e.set_defaults(run=_erf)
+
+
+def _add_locate(commands: Any, size: argparse.ArgumentParser) -> None:
     lo = commands.add_parser(
         "locate",
-        parents=[size, source],
+        parents=[size, _source_options()],
         help="the input box feature I J of LAYER reads, or with --pixel the features that see a pixel",
         description="Forward: the input box feature (I, J) of LAYER depends on: first, last and centre "
         "input coordinate per axis and the part in padding; with an input size, the input pixels it really "
         "reads. Inverse (--pixel U V): the features of LAYER whose box contains input pixel (U, V).",
     )
-    lo.add_argument("file", metavar="FILE|SOURCE", help=what)
+    lo.add_argument("file", metavar="FILE|SOURCE", help=_FILE)
     lo.add_argument("layer", help="node name")
     lo.add_argument("feature", nargs="*", type=int, metavar="I", help="feature index per axis (I J in 2-D)")
     lo.add_argument("--pixel", nargs="+", type=int, metavar="U", help="input pixel per axis (U V in 2-D)")
@@ -331,9 +431,11 @@ def build_parser() -> argparse.ArgumentParser:
     lo.add_argument("--format", choices=["text", "json"], default="text")
     lo.set_defaults(run=_locate)
 
+
+def _add_check(commands: Any, size: argparse.ArgumentParser) -> None:
     c = commands.add_parser(
         "check",
-        parents=[size, source],
+        parents=[size, _source_options()],
         help="exit 1 if a merge of any file is misaligned, 2 if a file is invalid",
     )
     c.add_argument(
@@ -351,40 +453,78 @@ def build_parser() -> argparse.ArgumentParser:
     )
     c.set_defaults(run=_check)
 
+
+def _add_sizes(commands: Any, size: argparse.ArgumentParser) -> None:
     z = commands.add_parser(
         "sizes",
-        parents=[source],
+        parents=[_source_options()],
         help="which input sizes give non-empty maps and aligned merges, per axis, in closed form",
         description="Per axis, exactly which input sizes n give non-empty feature maps and aligned merges: "
         "valid iff (n >= from and n %% period in residues) or n in below.",
     )
-    z.add_argument("file", metavar="FILE|SOURCE", help=what + " (traced at 224)")
+    z.add_argument("file", metavar="FILE|SOURCE", help=_FILE + " (traced at 224)")
     z.add_argument("--format", choices=["text", "json"], default="text")
     z.set_defaults(run=_sizes)
 
+
+def _add_schema(commands: Any, size: argparse.ArgumentParser) -> None:
     s = commands.add_parser("schema", help="print the JSON Schema of the YAML format, for editors")
     s.add_argument("-o", "--output", metavar="FILE", help="write here (atomically) instead of stdout")
     s.set_defaults(run=_schema)
 
+
+def _add_draw(commands: Any, size: argparse.ArgumentParser) -> None:
     d = commands.add_parser(
-        "draw", parents=[size, source], help="an SVG picture of the graph, boxes labelled with r, S, P"
+        "draw",
+        parents=[size, _source_options()],
+        help="an SVG picture of the graph, boxes labelled with r, S, P",
     )
-    d.add_argument("file", metavar="FILE|SOURCE", help=what)
+    d.add_argument("file", metavar="FILE|SOURCE", help=_FILE)
     d.add_argument("--relative-to", metavar="NODE", help="fields relative to NODE instead of the input")
     d.add_argument("-o", "--output", metavar="FILE", help="write the SVG here (atomically) instead of stdout")
     _filters(d)
     d.set_defaults(run=_draw)
 
-    p = commands.add_parser(
-        "plot", parents=[size, source], help="r and S against depth along the longest path, one line per file"
+
+def _add_report(commands: Any, size: argparse.ArgumentParser) -> None:
+    rep = commands.add_parser(
+        "report",
+        parents=[size, _source_options()],
+        help="one self-contained HTML page: the graph, every node's r, S, P and ERF, boxes per feature",
+        description="Write one HTML file that needs nothing else (no network): the graph (zoom with the "
+        "wheel, drag to move), every node's r, S, P, r_min and effective receptive field, the "
+        "misalignments, r, the 95% ERF width and S against depth; click a node, then a feature of its map, "
+        "to see the input box it reads and its ERF over an input image. The input size is --input-size, "
+        "else the file's, else 224.",
     )
-    p.add_argument("files", nargs="+", metavar="FILE|SOURCE", help="networks to compare: " + what)
+    rep.add_argument("file", metavar="FILE|SOURCE", help=_FILE)
+    rep.add_argument("-o", "--output", metavar="FILE", required=True, help="the HTML file to write")
+    rep.add_argument("--relative-to", metavar="NODE", help="fields relative to NODE instead of the input")
+    rep.add_argument(
+        "--image",
+        metavar="PICTURE",
+        help="a PNG, JPEG or GIF file to show under the boxes, scaled to the input size "
+        "(default: a checkerboard)",
+    )
+    _filters(rep)
+    rep.set_defaults(run=_report)
+
+
+def _add_plot(commands: Any, size: argparse.ArgumentParser) -> None:
+    p = commands.add_parser(
+        "plot",
+        parents=[size, _source_options()],
+        help="r and S against depth along the longest path, one line per file",
+    )
+    p.add_argument("files", nargs="+", metavar="FILE|SOURCE", help="networks to compare: " + _FILE)
     p.add_argument("-o", "--output", metavar="FILE", required=True, help="image file: .png, .svg, .pdf")
     p.set_defaults(run=_plot)
 
+
+def _add_import(commands: Any, size: argparse.ArgumentParser) -> None:
     i = commands.add_parser(
         "import",
-        parents=[size, source],
+        parents=[size, _source_options()],
         help="write the YAML of a PyTorch or ONNX model",
         description="SOURCE is a .onnx file or package.module:callable returning a torch.nn.Module "
         "(e.g. torchvision.models:resnet50), traced with torch.fx at --input-size (default 224). "
@@ -393,6 +533,43 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("source", help="model.onnx or package.module:callable")
     i.add_argument("-o", "--output", metavar="FILE", help="write here (atomically) instead of stdout")
     i.set_defaults(run=_import)
+
+
+#: Each command's arguments, added by a small function.
+COMMANDS: dict[str, Callable[[Any, argparse.ArgumentParser], None]] = {
+    "analyze": _add_analyze,
+    "erf": _add_erf,
+    "locate": _add_locate,
+    "check": _add_check,
+    "sizes": _add_sizes,
+    "schema": _add_schema,
+    "draw": _add_draw,
+    "report": _add_report,
+    "plot": _add_plot,
+    "import": _add_import,
+}
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``command``, only that command's (building every one costs start-up time)."""
+    parser = argparse.ArgumentParser(
+        prog="rfgraph", description="Exact receptive fields of convolutional networks described as graphs."
+    )
+    parser.add_argument("--version", action="version", version=f"rfgraph {__version__}")
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_Intermixed
+    )
+    size = _Intermixed(add_help=False)
+    size.add_argument(
+        "--input-size",
+        type=input_size,
+        metavar="N|HxW",
+        help="input size: 224 for every axis, or one per axis such as 224x160; overrides the file's "
+        "(a PyTorch source is traced at it, by default at 224)",
+    )
+    for name, add in COMMANDS.items():
+        if command in (None, name):
+            add(commands, size)
     return parser
 
 
@@ -401,7 +578,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):
         if isinstance(stream, io.TextIOWrapper):  # names the terminal cannot show must not crash us
             stream.reconfigure(errors="backslashreplace")
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = argv[0] if argv and argv[0] in COMMANDS else None
+    args = build_parser(command).parse_args(argv)
     try:
         return int(args.run(args))
     except RFGraphError as e:

@@ -193,7 +193,7 @@ def to_svg(analysis: Analysis, nodes: Sequence[str] | None = None) -> str:
             for i, line in enumerate(labels[v])
         )
         body.append(
-            f'<g class="{" ".join(cls)}"><title>{_xml(tip)}</title>'
+            f'<g class="{" ".join(cls)}" data-node="{_xml(v)}"><title>{_xml(tip)}</title>'
             f'<rect x="{x0:.1f}" y="{y0:.1f}" width="{vert.width:.1f}" height="{_BOX_H}" rx="4"/>'
             f"{texts}</g>"
         )

@@ -38,28 +38,39 @@ class Layer:
     line: int | None = field(default=None, compare=False)
     _axes: tuple[dict[str, Any], ...] = field(init=False, repr=False, compare=False)
     _keys: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    #: every axis has the same parameters
+    symmetric: bool = field(init=False, repr=False, compare=False)
+    #: the node whose size this layer takes (``size_of``), if any
+    size_of: str | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         per_axis = {p.name for p in self.spec.params if p.per_axis}
         dims = max((len(v) for k, v in self.params.items() if k in per_axis), default=1)
         axes = tuple({k: (v[i] if k in per_axis else v) for k, v in self.params.items()} for i in range(dims))
         object.__setattr__(self, "_axes", axes)
-        keys = tuple(_intern(tuple(sorted(a.items()))) for a in axes)
+        keys = tuple(_intern((self.op, *sorted(a.items()))) for a in axes)
         object.__setattr__(self, "_keys", keys)
+        object.__setattr__(self, "symmetric", len(set(keys)) == 1)
+        object.__setattr__(self, "size_of", self.params.get("size_of"))
 
     @property
     def spec(self) -> Op:
         return OPS[self.op]
 
     @property
-    def size_of(self) -> str | None:
-        """The node whose size this layer takes (``size_of``), if any."""
-        return self.params.get("size_of")
-
-    @property
     def align(self) -> str | None:
         """This merge's alignment rule, None to use the network's."""
         return self.params.get("align")
+
+    def renamed(self, name: str, inputs: tuple[str, ...], line: int | None) -> Layer:
+        """The same op and parameters under another name, reading other inputs (nothing recomputed)."""
+        layer = object.__new__(Layer)
+        for attribute in ("op", "params", "channels", "_axes", "_keys", "symmetric", "size_of"):
+            object.__setattr__(layer, attribute, getattr(self, attribute))
+        object.__setattr__(layer, "name", name)
+        object.__setattr__(layer, "inputs", inputs)
+        object.__setattr__(layer, "line", line)
+        return layer
 
     def axis(self, i: int) -> Mapping[str, Any]:
         """This layer's parameters along axis ``i``."""
@@ -75,7 +86,7 @@ class Layer:
         return geometer(self.axis(i), n, other)
 
     def key(self, i: int) -> int:
-        """A number that two layers' axes share exactly when their parameters are equal."""
+        """A number that two layers' axes share exactly when their ops and parameters are equal."""
         return self._keys[min(i, len(self._keys) - 1)]
 
 
@@ -208,9 +219,7 @@ def make_network(
     net = Network(name, input, dims, input_size, by_name, (), path, input_line, align)
     for layer in layers:
         _check_inputs(net, layer)
-    order = _topological_order(net)
-    _check_reached(net)
-    object.__setattr__(net, "order", order)
+    object.__setattr__(net, "order", _topological_order(net))
     return net
 
 
@@ -233,7 +242,10 @@ def _predecessors(layer: Layer) -> tuple[str, ...]:
 
 
 def _topological_order(net: Network) -> tuple[str, ...]:
-    """Kahn's algorithm over data and ``size_of`` edges; a cycle is an error naming it."""
+    """Kahn's algorithm over data and ``size_of`` edges, from the input; a cycle is an error naming it.
+
+    Every layer has an input, so a layer the input does not reach waits on a cycle.
+    """
     waiting = {v: len(set(_predecessors(layer))) for v, layer in net.layers.items()}
     readers: dict[str, list[str]] = {v: [] for v in net.nodes}
     for v, layer in net.layers.items():
@@ -265,21 +277,3 @@ def _raise_cycle(net: Network, done: set[str]) -> None:
     loop = loop[start:] + loop[:start]
     msg = "cycle: " + " -> ".join([*loop, loop[0]])
     raise net.error(msg, loop[0])
-
-
-def _check_reached(net: Network) -> None:
-    reached = {net.input}
-    readers: dict[str, list[str]] = {}
-    for layer in net.layers.values():
-        for u in layer.inputs:
-            readers.setdefault(u, []).append(layer.name)
-    todo = [net.input]
-    while todo:
-        for w in readers.get(todo.pop(), ()):
-            if w not in reached:
-                reached.add(w)
-                todo.append(w)
-    for v in net.layers:
-        if v not in reached:
-            msg = f"not reachable from the input {net.input!r}"
-            raise net.error(msg, v)

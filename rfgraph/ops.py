@@ -18,7 +18,7 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Literal
 
@@ -104,10 +104,16 @@ class Geometry:
     assumed: bool = False
     why: Why | None = None
     problem: str | None = None
+    #: (stride, first offset, last offset) of taps with period 1 that read something: the fast case
+    window: tuple[int, int, int] | None = field(default=None, init=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.size is not None and self.size < 1 and self.problem is None:
             object.__setattr__(self, "problem", f"feature map becomes empty: gives size {self.size}")
+        taps = self.taps
+        if taps is not None and taps.period == 1 and taps.offsets[0]:
+            offsets = taps.offsets[0]
+            object.__setattr__(self, "window", (taps.step, offsets[0], offsets[-1]))
 
 
 #: A parameter's value type: the loader reads it and the JSON Schema describes it (spec.TYPES).
@@ -502,4 +508,11 @@ OPS: dict[str, Op] = {
 #: unknown name that suggests resampling, never a pointwise op that would silently keep the stride.
 RESHAPING = frozenset(
     name for name, op in OPS.items() if op not in (POINTWISE, ELEMENTWISE) and op.merge is None
+)
+
+#: Ops whose output has as many channels as their input: a channel count (the ``channels`` key,
+#: which a concat's effective receptive field weighs its inputs by) carries through them.
+KEEPS_CHANNELS = frozenset(
+    [name for name, op in OPS.items() if op in (POINTWISE, POOL, ADAPTIVE, UPSAMPLE)]
+    + ["pad", "crop", "resize", "global_pool", "global_avg_pool", "global_max_pool"]
 )

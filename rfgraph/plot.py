@@ -1,7 +1,7 @@
-"""Analyses -> r and S against depth along each network's longest path (matplotlib, an extra).
+"""Matplotlib pictures (an extra): r and S against depth along each network's longest path, and
+one feature's effective receptive field.
 
-A leaf: nothing in the core imports it, and matplotlib is imported only inside
-:func:`plot_depth`.
+A leaf: nothing in the core imports it, and matplotlib is imported only inside the functions.
 """
 
 from __future__ import annotations
@@ -9,11 +9,14 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from itertools import cycle
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .analysis import Analysis
 from .errors import RFGraphError
 from .fields import Number
+
+if TYPE_CHECKING:
+    from .effective import ERF
 
 _COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
 _DASHES = ["-", "--", "-.", ":"]
@@ -49,21 +52,9 @@ def plot_depth(analyses: Sequence[Analysis], format: str = "png") -> bytes:
         matplotlib is not installed (it is the optional extra ``rfgraph[draw]``),
         or cannot write ``format``.
     """
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-        from matplotlib.ticker import FuncFormatter
-    except ImportError:
-        msg = 'plotting needs matplotlib: pip install "rfgraph[draw]"'
-        raise RFGraphError(msg) from None
+    fig = _figure(format, (8, 6))
+    from matplotlib.ticker import FuncFormatter
 
-    # a Figure on its own Agg canvas, not pyplot: no global backend switch, nothing left open
-    fig = Figure(figsize=(8, 6), dpi=100)
-    canvas = FigureCanvasAgg(fig)
-    if format not in canvas.get_supported_filetypes():
-        known = ", ".join(sorted(canvas.get_supported_filetypes()))
-        msg = f"cannot plot to format {format!r} (expected one of: {known})"
-        raise RFGraphError(msg)
     ax_r, ax_s = fig.subplots(2, 1, sharex=True)
     for analysis, colour in zip(analyses, cycle(_COLOURS)):
         _plot_one(analysis, ax_r, ax_s, colour)
@@ -74,6 +65,121 @@ def plot_depth(analyses: Sequence[Analysis], format: str = "png") -> bytes:
         ax.grid(True, which="major", alpha=0.3)
     ax_s.set_xlabel("depth: nodes along the longest path from the input")
     ax_r.legend(loc="lower right", fontsize="small")
+    fig.tight_layout()
+    out = io.BytesIO()
+    fig.savefig(out, format=format)
+    return out.getvalue()
+
+
+def _figure(format: str, size: tuple[float, float]) -> Any:
+    """A matplotlib Figure on its own Agg canvas that can write ``format``."""
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        msg = 'plotting needs matplotlib: pip install "rfgraph[draw]"'
+        raise RFGraphError(msg) from None
+
+    # a Figure on its own Agg canvas, not pyplot: no global backend switch, nothing left open
+    fig = Figure(figsize=size, dpi=100)
+    canvas = FigureCanvasAgg(fig)
+    if format not in canvas.get_supported_filetypes():
+        known = ", ".join(sorted(canvas.get_supported_filetypes()))
+        msg = f"cannot plot to format {format!r} (expected one of: {known})"
+        raise RFGraphError(msg)
+    return fig
+
+
+def plot_erf(found: ERF, format: str = "png") -> bytes:
+    """Draw one feature's effective receptive field with its receptive-field box.
+
+    2-D nets get the exact map (:meth:`rfgraph.effective.ERF.map`) as a heat map over input
+    coordinates, r's box around it (solid), the 95% intervals' box (dashed) and, with an
+    input size, the image's outline; 1-D nets get the weights as bars.
+
+    Parameters
+    ----------
+    found
+        The result of :func:`rfgraph.erf`.
+    format
+        Any format matplotlib writes: "png", "svg", "pdf"...
+
+    Returns
+    -------
+    bytes
+        The image.
+
+    Raises
+    ------
+    RFGraphError
+        matplotlib is missing or cannot write ``format``; the net is not 1-D or 2-D, or an
+        axis has no ERF.
+    """
+    analysis = found.analysis
+    names = analysis.network.axis_names
+    missing = [f"{names[i]}: {found.notes[i]}" for i, a in enumerate(found.axes) if a is None]
+    if missing or len(found.axes) > 2:
+        why = "; ".join(missing) if missing else f"a {len(found.axes)}-D map cannot be drawn"
+        msg = f"no picture of the effective receptive field of {found.node!r}: {why}"
+        raise analysis.network.error(msg, found.node)
+    fig = _figure(format, (7, 6) if len(found.axes) == 2 else (8, 4))
+    from matplotlib.patches import Rectangle
+
+    ax = fig.subplots()
+    rfs = analysis[found.node].axes
+    boxes = [None if rf.field is None else rf.box(x) for rf, x in zip(rfs, found.feature, strict=True)]
+    size = analysis.input_size
+    axes = [a for a in found.axes if a is not None]
+    if len(axes) == 1:
+        (x,) = axes
+        ax.bar(x.coordinates, x.weights, width=1.0, color="#3f6aa8")
+        low, high = x.interval
+        ax.axvspan(low - 0.5, high + 0.5, color="#f0c040", alpha=0.3, label="95% interval")
+        if boxes[0] is not None:
+            first, last = boxes[0]
+            ax.axvspan(first - 0.5, last + 0.5, fill=False, hatch="//", edgecolor="#c62828", label="r")
+        ax.set_xlabel(f"input coordinate {names[0]}")
+        ax.set_ylabel("weight")
+        ax.legend(loc="upper right", fontsize="small")
+    else:
+        h, w = axes
+        image = ax.imshow(
+            found.map(),
+            extent=(w.first - 0.5, w.last + 0.5, h.last + 0.5, h.first - 0.5),
+            cmap="magma",
+            interpolation="nearest",
+        )
+        fig.colorbar(image, ax=ax, shrink=0.8, label="weight")
+        spans = [(h.interval, w.interval, "#f0c040", "--", "95% intervals")]
+        if boxes[0] is not None and boxes[1] is not None:
+            spans.append((boxes[0], boxes[1], "#4fc3f7", "-", "r"))
+        if size is not None:
+            spans.append(((0, size[0] - 1), (0, size[1] - 1), "#9e9e9e", ":", "image"))
+        for (top, bottom), (left, right), colour, style, label in spans:
+            ax.add_patch(
+                Rectangle(
+                    (left - 0.5, top - 0.5),
+                    right - left + 1,
+                    bottom - top + 1,
+                    fill=False,
+                    edgecolor=colour,
+                    linestyle=style,
+                    linewidth=1.5,
+                    label=label,
+                )
+            )
+        # show the weights and r's box whole
+        (top, bottom), (left, right) = (
+            (min(a.first, *(b or ())), max(a.last, *(b or ()))) for a, b in zip(axes, boxes, strict=True)
+        )
+        margin = 1.5 + 0.03 * max(right - left, bottom - top)
+        ax.set_xlim(left - margin, right + margin)
+        ax.set_ylim(bottom + margin, top - margin)
+        ax.set_xlabel(f"input coordinate {names[1]}")
+        ax.set_ylabel(f"input coordinate {names[0]}")
+        ax.legend(loc="upper right", fontsize="small")
+    where = "" if size is None else f" at {'x'.join(map(str, size))}"
+    ax.set_title(f"ERF of {found.node} {found.feature}{where}", fontsize="medium")
     fig.tight_layout()
     out = io.BytesIO()
     fig.savefig(out, format=format)

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-import csv
 import fnmatch
-import io
-import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from .analysis import Analysis, Misalignment, NodeRF, Reason, to_json_number
 from .fields import Number, exact
-from .fit import InputFit, check_input_size
-from .locate import FeatureRange, InputBox
+
+if TYPE_CHECKING:  # the table's footer and the look-ups' tables import them when they run
+    from .effective import ERF
+    from .fit import InputFit
+    from .locate import FeatureRange, InputBox
+
+#: Effective receptive fields by node, shown as extra columns when given (``analyze --erf``).
+ERFs = Mapping[str, "ERF"] | None
 
 
 def number(value: Number | Fraction | None) -> str:
@@ -93,6 +97,8 @@ def _by_phase(m: Misalignment, anchors: dict[str, tuple[Fraction | None, ...]]) 
 
 
 def _fit(analysis: Analysis) -> InputFit | None:
+    from .fit import check_input_size
+
     return None if analysis[analysis.source].size is None else check_input_size(analysis)
 
 
@@ -116,27 +122,61 @@ def _note(analysis: Analysis, rf: NodeRF, fit: InputFit | None) -> str:
     return ", ".join(notes)
 
 
-def _rows(analysis: Analysis, nodes: Sequence[str] | None = None) -> list[list[str]]:
+def _rows(analysis: Analysis, nodes: Sequence[str] | None = None, erfs: ERFs = None) -> list[list[str]]:
     rows = []
     fit = _fit(analysis)
     for name in analysis.nodes if nodes is None else nodes:
         rf = analysis[name]
-        rows.append(
-            [
-                name,
-                _op(analysis, name),
-                _axes(rf.r),
-                _axes(rf.S),
-                _axes(rf.P),
-                _axes(rf.r_min),
-                "-" if rf.size is None else shape(rf.size),
-                _note(analysis, rf, fit),
-            ]
-        )
+        row = [
+            name,
+            _op(analysis, name),
+            _axes(rf.r),
+            _axes(rf.S),
+            _axes(rf.P),
+            _axes(rf.r_min),
+            "-" if rf.size is None else shape(rf.size),
+        ]
+        if erfs is not None:
+            row += erf_cells(erfs[name])
+        rows.append([*row, _note(analysis, rf, fit)])
     return rows
 
 
+def erf_cells(found: ERF) -> list[str]:
+    """The ERF's standard deviation, 95% width and width over r, one value when the axes agree.
+
+    >>> from rfgraph import analyze, erf, loads
+    >>> erf_cells(erf(analyze(loads("layers: [{name: c, op: conv, kernel: [3, 5]}]")), "c"))
+    ['[0.8, 1.4]', '[3, 5]', '1']
+    """
+    n = range(len(found.axes))
+    std = [_decimal(None if a is None else a.std, 1) for a in found.axes]
+    width = ["-" if a is None else str(a.width) for a in found.axes]
+    ratio = [_decimal(found.ratio(i), 2) for i in n]
+    return [_collapse(std), _collapse(width), _collapse(ratio)]
+
+
+def _decimal(value: float | None, digits: int) -> str:
+    return "-" if value is None else f"{value:.{digits}f}".rstrip("0").rstrip(".")
+
+
+def _collapse(shown: list[str]) -> str:
+    return shown[0] if len(set(shown)) == 1 else "[" + ", ".join(shown) + "]"
+
+
 _HEADER = ["node", "op", "r", "S", "P", "r_min", "size", "note"]
+_ERF_HEADER = ["erf std", "erf 95%", "95%/r"]
+
+
+def _header(erfs: ERFs) -> list[str]:
+    return _HEADER if erfs is None else [*_HEADER[:-1], *_ERF_HEADER, _HEADER[-1]]
+
+
+_ERF_NOTE = (
+    "erf: the effective receptive field of the centre feature (feature 0 without an input size): every "
+    "kernel averages its window, activations are the identity; its standard deviation, the width of the "
+    "shortest interval holding 95% of its weight, and that width over r."
+)
 _ASSUMED = (
     "P*: assumes every 'same' layer with stride > 1 gets an input size divisible by its stride "
     "(and size_of maps sizes that divide evenly); give --input-size for exact values."
@@ -146,9 +186,17 @@ _NULL = (
 )
 
 
-def _footer(analysis: Analysis, nodes: Sequence[str] | None = None) -> list[str]:
+def _footer(analysis: Analysis, nodes: Sequence[str] | None = None, erfs: ERFs = None) -> list[str]:
     lines = [describe(analysis, m) for m in analysis.misalignments]
     shown = [analysis[v] for v in (analysis.nodes if nodes is None else nodes)]
+    if erfs is not None:
+        lines.append(_ERF_NOTE)
+        equal = {c: None for v in (analysis.nodes if nodes is None else nodes) for c in erfs[v].equal_concats}
+        if equal:
+            lines.append(
+                f"erf: the inputs of {plural(len(equal), 'concat')} counted equally, for lack of channel "
+                f"counts (the channels key): {', '.join(equal)}."
+            )
     if any(rf.size_dependent for rf in shown):
         lines.append(_ASSUMED)
     if any(None in rf.r for rf in shown):
@@ -249,42 +297,56 @@ def summary(analysis: Analysis) -> str:
     return f"{net.name}: {counts}, fields relative to {analysis.source}{size}: {state}"
 
 
-def table(analysis: Analysis, nodes: Sequence[str] | None = None) -> str:
+def table(analysis: Analysis, nodes: Sequence[str] | None = None, erfs: ERFs = None) -> str:
     """A terminal table, one row per node (or per node of ``nodes``); axes collapse when they agree.
 
     The note column marks misaligned and unchecked merges, P values that assume
     sizes, global nodes and, when the input size is known, border layers
     (:func:`rfgraph.fit.check_input_size`); the footer explains them and says
-    what the outputs see.
+    what the outputs see. With ``erfs`` (:func:`rfgraph.effective.erfs`), ERF columns too.
     """
-    rows = [_HEADER, *_rows(analysis, nodes)]
+    rows = [_header(erfs), *_rows(analysis, nodes, erfs)]
     lines = [summary(analysis), "", *_grid(rows)]
-    footer = _footer(analysis, nodes)
+    footer = _footer(analysis, nodes, erfs)
     return "\n".join(lines + (["", *footer] if footer else [])) + "\n"
 
 
-def markdown(analysis: Analysis, nodes: Sequence[str] | None = None) -> str:
-    """A Markdown table, one row per node (or per node of ``nodes``)."""
-    lines = [f"**{summary(analysis)}**", "", "| " + " | ".join(_HEADER) + " |"]
-    lines.append("|" + "---|" * len(_HEADER))
-    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in _rows(analysis, nodes)]
-    footer = _footer(analysis, nodes)
+def markdown(analysis: Analysis, nodes: Sequence[str] | None = None, erfs: ERFs = None) -> str:
+    """A Markdown table, one row per node (or per node of ``nodes``); ERF columns with ``erfs``."""
+    header = _header(erfs)
+    lines = [f"**{summary(analysis)}**", "", "| " + " | ".join(header) + " |"]
+    lines.append("|" + "---|" * len(header))
+    rows = _rows(analysis, nodes, erfs)
+    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
+    footer = _footer(analysis, nodes, erfs)
     return "\n".join(lines + ([""] + [f"- {f}" for f in footer] if footer else [])) + "\n"
 
 
-def to_json(analysis: Analysis, nodes: Sequence[str] | None = None) -> str:
-    """The JSON of :meth:`Analysis.to_dict` (only ``nodes``, if given), byte-identical across runs."""
+def to_json(analysis: Analysis, nodes: Sequence[str] | None = None, erfs: ERFs = None) -> str:
+    """The JSON of :meth:`Analysis.to_dict` (only ``nodes``, if given), byte-identical across runs.
+
+    With ``erfs``, each node gains ``"erf"``: :meth:`rfgraph.effective.ERF.to_dict`.
+    """
     doc = analysis.to_dict()
     if nodes is not None:
         doc["nodes"] = {v: doc["nodes"][v] for v in nodes}
+    if erfs is not None:
+        for v, entry in doc["nodes"].items():
+            entry["erf"] = erfs[v].to_dict()
+    import json  # each renderer imports what it needs: `rfgraph check` starts faster
+
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
-def to_csv(analysis: Analysis, nodes: Sequence[str] | None = None) -> str:
-    """CSV with one row per node (or per node of ``nodes``) and axis."""
+def to_csv(analysis: Analysis, nodes: Sequence[str] | None = None, erfs: ERFs = None) -> str:
+    """CSV with one row per node (or per node of ``nodes``) and axis; ERF columns with ``erfs``."""
+    import csv
+    import io
+
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["node", "op", "axis", "r", "S", "P", "r_min", "size", "aligned", "global"])
+    header = ["node", "op", "axis", "r", "S", "P", "r_min", "size", "aligned", "global"]
+    writer.writerow(header + (["erf_std", "erf_width", "erf_ratio"] if erfs is not None else []))
     names = analysis.network.axis_names
     for name in analysis.nodes if nodes is None else nodes:
         rf = analysis[name]
@@ -292,7 +354,13 @@ def to_csv(analysis: Analysis, nodes: Sequence[str] | None = None) -> str:
         for i, a in enumerate(rf.axes):
             size = "" if a.size is None else a.size
             r, S, P, r_min = ("" if v is None else number(v) for v in (a.r, a.S, a.P, a.r_min))
-            writer.writerow([name, _op(analysis, name), names[i], r, S, P, r_min, size, aligned, a.is_global])
+            row = [name, _op(analysis, name), names[i], r, S, P, r_min, size, aligned, a.is_global]
+            if erfs is not None:
+                found = erfs[name]
+                axis, ratio = found.axes[i], found.ratio(i)
+                row += ["", ""] if axis is None else [f"{axis.std:.6g}", axis.width]
+                row.append("" if ratio is None else f"{ratio:.6g}")
+            writer.writerow(row)
     return out.getvalue()
 
 
@@ -374,8 +442,61 @@ def range_table(found: FeatureRange) -> str:
     return "\n".join([f"{head}: {spans}", "", *_grid(rows)] + (["", *notes] if notes else [])) + "\n"
 
 
-#: Renderers by format name; each shows every node, or only those given.
-RENDERERS: dict[str, Callable[[Analysis, Sequence[str] | None], str]] = {
+def erf_table(found: ERF) -> str:
+    """The ERF of one feature (:func:`rfgraph.erf`) as a small table, with what is missing and why.
+
+    >>> from rfgraph import analyze, erf, loads
+    >>> net = loads("dims: 1\\nlayers: [{name: c, op: conv, kernel: 3}, {name: d, op: pool, kernel: 3}]")
+    >>> a = analyze(net, 8)
+    >>> print(erf_table(erf(a, "d")), end="")
+    effective receptive field of feature (1) of 'd' at 8
+    <BLANKLINE>
+    axis  first  last  mean  std   95% interval  95% width  r  95%/r
+    x     1      5     3     1.15  1..5          5          5  1
+    <BLANKLINE>
+    every kernel averages its window (weights 1/k), activations are the identity, the inputs of a merge
+    count equally (a concat's by channels), global inputs are left out, weight in padding is lost.
+    """
+    analysis = found.analysis
+    names = analysis.network.axis_names
+    size = analysis.input_size
+    where = "" if size is None else f" at {shape(size)}"
+    rows = [["axis", "first", "last", "mean", "std", "95% interval", "95% width", "r", "95%/r"]]
+    for i, a in enumerate(found.axes):
+        r = analysis[found.node].axes[i].r
+        if a is None:
+            rows.append([names[i], *["-"] * 6, number(r), "-"])
+            continue
+        rows.append(
+            [
+                names[i],
+                str(a.first),
+                str(a.last),
+                _decimal(a.mean, 2),
+                _decimal(a.std, 2),
+                f"{a.interval[0]}..{a.interval[1]}",
+                str(a.width),
+                number(r),
+                _decimal(found.ratio(i), 3),
+            ]
+        )
+    head = f"effective receptive field of feature {_tuple(found.feature)} of {found.node!r}{where}"
+    notes = [f"{names[i]}: {note}" for i, note in enumerate(found.notes) if note]
+    if found.equal_concats:
+        concats = plural(len(found.equal_concats), "concat")
+        notes.append(
+            f"the inputs of {concats} counted equally, for lack of channel counts (the channels key): "
+            + ", ".join(found.equal_concats)
+        )
+    notes += [
+        "every kernel averages its window (weights 1/k), activations are the identity, the inputs of a merge",
+        "count equally (a concat's by channels), global inputs are left out, weight in padding is lost.",
+    ]
+    return "\n".join([head, "", *_grid(rows), "", *notes]) + "\n"
+
+
+#: Renderers by format name; each shows every node, or only those given, with ERF columns if given.
+RENDERERS: dict[str, Callable[[Analysis, Sequence[str] | None, ERFs], str]] = {
     "table": table,
     "json": to_json,
     "csv": to_csv,
@@ -389,6 +510,8 @@ __all__ = [
     "RENDERERS",
     "box_table",
     "describe",
+    "erf_cells",
+    "erf_table",
     "is_endpoint",
     "markdown",
     "number",

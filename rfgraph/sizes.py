@@ -136,6 +136,9 @@ def _axis(network: Network, i: int, name: str) -> AxisSizes:
     start = _first_regular(network, i, scales)
     if start is None:
         return AxisSizes(name, 1, 1, (), ())
+    cutoff = _divergence(network, i, scales, start, period)
+    if cutoff is not None:  # a merge of maps that grow apart: only sizes below the cutoff can fit
+        return AxisSizes(name, 1, 1, (), tuple(n for n in range(1, cutoff) if _valid(network, i, n)))
     ok = {n: _valid(network, i, n) for n in range(1, start + period)}
     residues = sorted({n % period for n in range(start, start + period) if ok[n]})
     period, residues = _shortest(period, residues)
@@ -145,6 +148,34 @@ def _axis(network: Network, i: int, name: str) -> AxisSizes:
     if not residues:
         start = 1
     return AxisSizes(name, period, start, tuple(residues), below)
+
+
+def _divergence(
+    network: Network, i: int, scales: dict[str, Fraction | None], start: int, period: int
+) -> int | None:
+    """The input size from which some merge joins maps of different sizes for good, or None.
+
+    Two maps of scales a < b grow apart. At multiples of the period every floor is exact, so a
+    map's size there is ``n / scale + c``; between them sizes only grow. Hence from
+    ``n > (L/a + L/b + c_b - c_a) / (1/a - 1/b)`` the faster map is the larger for good.
+    """
+    n1 = period * -(-start // period)
+    sizes = _sizes(network, i, n1)
+    cutoff = None
+    for v in network.order[1:]:
+        layer = network.layers[v]
+        if layer.spec.merge is None:
+            continue
+        growing = sorted({scale for u in layer.inputs if (scale := scales[u]) is not None})
+        if len(growing) < 2:
+            continue
+        fast, slow = growing[0], growing[-1]
+        c_fast = next(sizes[u] - n1 / fast for u in layer.inputs if scales[u] == fast)
+        c_slow = next(sizes[u] - n1 / slow for u in layer.inputs if scales[u] == slow)
+        bound = (period / fast + period / slow + c_slow - c_fast) / (1 / fast - 1 / slow)
+        here = max(start, math.floor(bound) + 1)
+        cutoff = here if cutoff is None else min(cutoff, here)
+    return cutoff
 
 
 def _shortest(period: int, residues: list[int]) -> tuple[int, list[int]]:

@@ -17,13 +17,13 @@ value keeps its line for error messages.
 
 from __future__ import annotations
 
-import difflib
+import contextlib
+import gc
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -44,6 +44,8 @@ MAX_DIMS = 16
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _SCALARS = yaml.SafeLoader("")  # only ever given scalar nodes of the tags below
 _TAG = "tag:yaml.org,2002:"
+#: PyYAML's events (and their marks), typed loosely: libyaml's and PyYAML's classes differ.
+Event = Any
 _TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null", "seq", "map")}
 # plain words YAML 1.1 reads as dates, '=' or '<<': to us they are just text
 _AS_TEXT = {_TAG + t for t in ("timestamp", "value", "merge")}
@@ -64,7 +66,8 @@ def load(path: str | os.PathLike[str]) -> Network:
     """
     name = str(path)
     try:
-        with Path(path).open("rb") as f:
+        # open() and os.path, not pathlib: `rfgraph check` starts faster without importing it
+        with open(path, "rb") as f:  # noqa: PTH123
             data = f.read(MAX_BYTES + 1)
     except FileNotFoundError:
         msg = "no such file"
@@ -100,30 +103,311 @@ def loads(text: str, path: str | None = None) -> Network:
     >>> list(net.nodes), net.layers["c2"].inputs, net.layers["c2"].params["kernel"]
     (['input', 'c1', 'c2'], ('c1',), (3, 3))
     """
-    try:
-        return _Reader(path, budget=100_000 + _EXPANSION * len(text)).network(_compose(text))
-    except RFGraphError as e:
-        raise e.located(path) from None
+    budget = 100_000 + _EXPANSION * len(text)
+    with paused_collector():
+        try:
+            try:
+                return _Reader(path, budget).network(_Document(text))
+            except _LayersFirst:  # dims or the input come after the layers: read again, all at once
+                return _Reader(path, budget).network(_Document(text, stream=False))
+        except RFGraphError as e:
+            raise e.located(path) from None
+        except yaml.MarkedYAMLError as e:
+            raise _syntax_error(e, text).located(path) from None
+        except yaml.reader.ReaderError as e:
+            # libyaml gives the character as an int, PyYAML as a str
+            code = e.character if isinstance(e.character, int) else ord(e.character)
+            msg = f"not YAML text: {e.reason} #x{code:04x}"
+            raise RFGraphError(msg, path=path, line=text.count("\n", 0, e.position) + 1) from None
+        except yaml.YAMLError as e:
+            msg = f"YAML error: {e}"
+            raise RFGraphError(msg, path=path, line=1) from None
 
 
-def _compose(text: str) -> Node:
+@contextlib.contextmanager
+def paused_collector() -> Iterator[None]:
+    """Pause the cyclic garbage collector: loading and the pass make millions of objects and no
+    cycles, and full collections would walk them again and again (the time would grow faster
+    than the file)."""
+    was = gc.isenabled()
+    gc.disable()
     try:
-        _check_nesting(text)
-        root = yaml.compose(text, Loader=_Loader)
-    except yaml.MarkedYAMLError as e:
-        raise _syntax_error(e, text) from None
-    except yaml.reader.ReaderError as e:
-        # libyaml gives the character as an int, PyYAML as a str
-        code = e.character if isinstance(e.character, int) else ord(e.character)
-        msg = f"not YAML text: {e.reason} #x{code:04x}"
-        raise RFGraphError(msg, line=text.count("\n", 0, e.position) + 1) from None
-    except yaml.YAMLError as e:
-        msg = f"YAML error: {e}"
-        raise RFGraphError(msg, line=1) from None
-    if root is None or (isinstance(root, ScalarNode) and root.tag == _TAG + "null"):
-        msg = "empty document: expected a mapping with a 'layers' list"
-        raise RFGraphError(msg, line=1)
-    return root
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+class _LayersFirst(Exception):  # noqa: N818 (a signal, not an error)
+    """The layers were read before a dims or input key that changes how to read them."""
+
+
+class _Document:
+    """The YAML document composed from libyaml's events in one pass, the layers one at a time.
+
+    Composing, never constructing: no tag can run code, and every node keeps its line. With
+    ``stream``, the ``layers`` list is composed item by item as the reader asks for it, so the
+    whole document tree is never held. Nesting is counted on the way: the composer recurses once
+    per level, and libyaml's own composer overflows the C stack on ``- - - - ...``.
+    """
+
+    def __init__(self, text: str, stream: bool = True) -> None:
+        self.events = _Loader(text)
+        self.stream = stream
+        self.anchors: dict[str, Node] = {}
+        self.depth = 0
+        self.resolved_first = frozenset(self.events.yaml_implicit_resolvers) | {""}
+
+    def entries(self) -> Iterator[tuple[Node, Node | Iterator[Node | Flat]]]:
+        """The top mapping's (key, value) pairs; ``layers`` as an iterator of its items.
+
+        Raises RFGraphError for an empty document; the root must be a mapping (else one pair,
+        ``(None, root)``).
+        """
+        events = self.events
+        try:
+            events.get_event()  # StreamStart
+            if events.check_event(yaml.StreamEndEvent):
+                raise _empty()
+            events.get_event()  # DocumentStart
+            if not events.check_event(yaml.MappingStartEvent) or events.peek_event().anchor is not None:
+                root = self.compose()
+                if isinstance(root, ScalarNode) and root.tag == _TAG + "null":
+                    raise _empty()
+                yield ScalarNode(_TAG + "null", "", root.start_mark, root.end_mark), root
+            else:
+                start = events.get_event()
+                self.opened(start)
+                while not events.check_event(yaml.MappingEndEvent):
+                    key = self.compose()
+                    if self.stream and _is_layers(key) and self.streamable():
+                        yield key, self.items()
+                    else:
+                        yield key, self.compose()
+                events.get_event()
+                self.depth -= 1
+            events.get_event()  # DocumentEnd
+            if not events.check_event(yaml.StreamEndEvent):
+                extra: Event = events.get_event()
+                context, problem = "expected a single document in the stream", "but found another document"
+                raise yaml.composer.ComposerError(context, None, problem, extra.start_mark)
+        finally:
+            events.dispose()
+
+    def streamable(self) -> bool:
+        event = self.events.peek_event()
+        return isinstance(event, yaml.SequenceStartEvent) and event.anchor is None and event.tag is None
+
+    def items(self) -> Iterator[Node | Flat]:
+        start = self.events.get_event()
+        self.opened(start)
+        events = self.events
+        while not events.check_event(yaml.SequenceEndEvent):
+            event = events.peek_event()
+            if isinstance(event, yaml.MappingStartEvent) and event.anchor is None and event.tag is None:
+                yield self.flat()
+            else:
+                yield self.compose()
+        events.get_event()
+        self.depth -= 1
+
+    def flat(self) -> Node | Flat:
+        """The next layer, read straight off the events when it is a mapping of plain keys to scalars
+        and lists of scalars (as ``rfgraph import`` writes them); else composed as a node.
+
+        On the way it collects the layer's signature (every key and value but the name and the
+        inputs), so that layers alike are validated once.
+        """
+        events = self.events
+        get, check = events.get_event, events.check_event
+        start = get()
+        taken: list[Event] = [start]
+        signature: list[Any] = []
+        name = inputs = None
+        repeated = False
+        while not check(yaml.MappingEndEvent):
+            key = get()
+            value = get()
+            taken += (key, value)
+            if (
+                type(key) is not yaml.ScalarEvent
+                or key.anchor is not None
+                or key.tag is not None
+                or value.anchor is not None
+                or value.tag is not None
+            ):
+                return self.composed(taken)
+            if type(value) is yaml.SequenceStartEvent:
+                value = self.flat_list(value, taken, 1)
+                if value is None:
+                    return self.composed(taken)
+            elif type(value) is not yaml.ScalarEvent:
+                return self.composed(taken)
+            word = key.value
+            if word == "name":
+                repeated = repeated or name is not None
+                name = value
+            elif word == "inputs":
+                repeated = repeated or inputs is not None
+                inputs = value
+            else:
+                signature += (
+                    (word, value.value, value.implicit[0])
+                    if type(value) is yaml.ScalarEvent
+                    else (
+                        word,
+                        value.signature,
+                    )
+                )
+        taken.append(get())
+        return Flat(taken, tuple(signature), name, inputs, repeated)
+
+    def flat_list(self, start: Event, taken: list[Event], depth: int) -> _Seq | None:
+        """A list of scalar events, or of such lists (two levels deep at most); None for anything else."""
+        get, check = self.events.get_event, self.events.check_event
+        items: list[Any] = []
+        while not check(yaml.SequenceEndEvent):
+            event = get()
+            taken.append(event)
+            if event.anchor is not None or event.tag is not None:
+                return None
+            if type(event) is yaml.ScalarEvent:
+                items.append(event)
+            elif type(event) is yaml.SequenceStartEvent and depth == 1:
+                inner = self.flat_list(event, taken, 2)
+                if inner is None:
+                    return None
+                items.append(inner)
+            else:
+                return None
+        taken.append(get())
+        return _Seq(items)
+
+    def composed(self, taken: list[Event]) -> Node:
+        """Compose the mapping the first event taken opened, from the events taken and the rest."""
+        events = self.events
+        self.events = _Replay(taken, events)
+        try:
+            return self.compose()
+        finally:
+            self.events = events
+
+    def opened(self, event: Event) -> None:
+        self.depth += 1
+        if self.depth > _MAX_NESTING:
+            msg = f"lists or mappings nested deeper than {_MAX_NESTING} levels"
+            raise RFGraphError(msg, line=event.start_mark.line + 1)
+
+    def compose(self) -> Node:
+        """The next node, composed as PyYAML's composer does."""
+        events = self.events
+        event: Event = events.get_event()
+        mark: Any = event.start_mark  # libyaml's marks, which the node classes take too
+        if isinstance(event, yaml.AliasEvent):
+            if event.anchor not in self.anchors:
+                raise yaml.composer.ComposerError(None, None, f"found undefined alias {event.anchor!r}", mark)
+            return self.anchors[event.anchor]
+        node: Node
+        if isinstance(event, yaml.ScalarEvent):
+            tag = event.tag
+            if tag is None or tag == "!":
+                tag = events.resolve(ScalarNode, event.value, event.implicit)
+            end: Any = event.end_mark
+            node = ScalarNode(tag, event.value, mark, end, style=event.style)
+        elif isinstance(event, yaml.SequenceStartEvent):
+            self.opened(event)
+            tag = (
+                event.tag
+                if event.tag not in (None, "!")
+                else events.resolve(SequenceNode, None, event.implicit)
+            )
+            node = SequenceNode(tag, [], mark, None, flow_style=event.flow_style)
+            if event.anchor is not None:
+                self.anchors[event.anchor] = node
+            while not events.check_event(yaml.SequenceEndEvent):
+                node.value.append(self.compose())
+            node.end_mark = events.get_event().end_mark
+            self.depth -= 1
+            return node
+        else:
+            self.opened(event)
+            return self.compose_mapping(event)
+        if event.anchor is not None:
+            self.anchors[event.anchor] = node
+        return node
+
+    def compose_mapping(self, event: Event) -> Node:
+        """The mapping that ``event`` opened (its depth already counted)."""
+        events = self.events
+        tag = event.tag if event.tag not in (None, "!") else events.resolve(MappingNode, None, event.implicit)
+        node = MappingNode(tag, [], event.start_mark, None, flow_style=event.flow_style)
+        if event.anchor is not None:
+            self.anchors[event.anchor] = node
+        while not events.check_event(yaml.MappingEndEvent):
+            key = self.compose()
+            node.value.append((key, self.compose()))
+        node.end_mark = events.get_event().end_mark
+        self.depth -= 1
+        return node
+
+
+class _Seq(tuple):  # type: ignore[type-arg]
+    """A flat list's scalar events (or lists of them)."""
+
+    @property
+    def signature(self) -> tuple[Any, ...]:
+        """What its items say: (text, plain or not), or such tuples for inner lists."""
+        return tuple(
+            (item.value, item.implicit[0]) if type(item) is yaml.ScalarEvent else item.signature
+            for item in self
+        )
+
+
+class _Replay:
+    """Events taken already, then the rest of the stream."""
+
+    def __init__(self, taken: list[Event], rest: Any) -> None:
+        self.taken = taken
+        self.rest = rest
+
+    def get_event(self) -> Event:
+        return self.taken.pop(0) if self.taken else self.rest.get_event()
+
+    def peek_event(self) -> Event:
+        return self.taken[0] if self.taken else self.rest.peek_event()
+
+    def check_event(self, *kinds: type) -> bool:
+        return isinstance(self.peek_event(), kinds)
+
+    def resolve(self, kind: type, value: Any, implicit: Any) -> str:
+        return str(self.rest.resolve(kind, value, implicit))
+
+
+class Flat:
+    """A layer read straight off the events: the events, the signature, the name and inputs."""
+
+    __slots__ = ("events", "inputs", "name", "repeated", "signature")
+
+    def __init__(
+        self, events: list[Event], signature: tuple[Any, ...], name: Any, inputs: Any, repeated: bool
+    ):
+        self.events = events
+        self.signature = signature
+        self.name = name
+        self.inputs = inputs
+        self.repeated = repeated
+
+    @property
+    def line(self) -> int:
+        return int(self.events[0].start_mark.line) + 1
+
+
+def _is_layers(key: Node) -> bool:
+    return isinstance(key, ScalarNode) and key.value == "layers" and key.tag == _TAG + "str"
+
+
+def _empty() -> RFGraphError:
+    return RFGraphError("empty document: expected a mapping with a 'layers' list", line=1)
 
 
 def _syntax_error(e: yaml.MarkedYAMLError, text: str) -> RFGraphError:
@@ -142,25 +426,6 @@ def _syntax_error(e: yaml.MarkedYAMLError, text: str) -> RFGraphError:
     return RFGraphError(msg, line=line)
 
 
-_OPEN = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
-_CLOSE = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
-
-
-def _check_nesting(text: str) -> None:
-    # The composer recurses once per level of nesting, and libyaml's overflows the C stack
-    # (a crash, not an exception) on `- - - - ...`; the event stream needs no recursion.
-    depth = 0
-    for event in yaml.parse(text, Loader=_Loader):
-        if isinstance(event, _OPEN):
-            depth += 1
-            if depth > _MAX_NESTING:
-                msg = f"lists or mappings nested deeper than {_MAX_NESTING} levels"
-                mark = event.start_mark
-                raise RFGraphError(msg, line=None if mark is None else mark.line + 1)
-        elif isinstance(event, _CLOSE):
-            depth -= 1
-
-
 def _line(node: Node) -> int:
     return node.start_mark.line + 1
 
@@ -174,6 +439,8 @@ def _kind(node: Node) -> str:
 
 
 def _did_you_mean(word: str, options: list[str] | tuple[str, ...], cutoff: float = 0.6) -> str:
+    import difflib  # only for messages
+
     close = difflib.get_close_matches(word, options, n=1, cutoff=cutoff)
     return f"did you mean {close[0]!r}? " if close else ""
 
@@ -283,6 +550,8 @@ class _Reader:
     def __init__(self, path: str | None, budget: int) -> None:
         self.path = path
         self.budget = budget
+        # a layer's op and parameters, by what decided them: read once, shared by the layers alike
+        self.templates: dict[tuple[Any, ...], Layer] = {}
 
     def fail(self, node: Node, message: str, name: str | None = None) -> RFGraphError:
         return RFGraphError(message, path=self.path, line=_line(node), node=name)
@@ -430,29 +699,47 @@ class _Reader:
             raise self.fail(node, msg)
         return tuple(kind.read(self, item, f"{what}[{i}]") for i, item in enumerate(items))
 
-    def network(self, root: Node) -> Network:
-        top = self.mapping(root, "the document", TOP_KEYS)
-        if "layers" not in top:
-            raise self.fail(root, "missing key 'layers' (the list of layers)")
-        dims = self.integer(top["dims"], "dims", minimum=1) if "dims" in top else 2
-        if dims > MAX_DIMS:
-            raise self.fail(top["dims"], f"dims must be at most {MAX_DIMS}, got {dims}")
+    def network(self, doc: _Document) -> Network:
+        self.document = doc
+        top: dict[str, Node] = {}
+        layers: list[Layer] = []
+        layers_node: Node | None = None
+        layers_value: Node | None = None
+        read_with: tuple[Node | None, Node | None] | None = None
+        for key, value in doc.entries():
+            if key.tag == _TAG + "null" and not key.value:  # the document is not a mapping
+                assert isinstance(value, Node)
+                self.mapping(value, "the document", TOP_KEYS)
+            self.visit(key)
+            if not isinstance(key, ScalarNode):
+                raise self.fail(key, f"the document: keys must be names, got {_kind(key)}")
+            if key.value in top or (key.value == "layers" and layers_node is not None):
+                raise self.fail(key, f"the document: duplicate key {key.value!r}")
+            if key.value not in TOP_KEYS:
+                raise self.unknown_key(key, "the document", TOP_KEYS)
+            if key.value == "layers":
+                layers_node = key
+                if isinstance(value, Node):  # composed whole: read it once the other keys are known
+                    layers_value = value
+                else:  # streamed: read it now, with what the keys so far say
+                    read_with = (top.get("dims"), top.get("input"))
+                    dims = self.dims(top)
+                    layers = self.layers(value, key, dims, self.input(top.get("input"), dims)[0])
+                continue
+            assert isinstance(value, Node)
+            top[key.value] = value
+        if layers_node is None:
+            msg = "missing key 'layers' (the list of layers)"
+            raise RFGraphError(msg, path=self.path, line=1)
+        if read_with is not None and read_with != (top.get("dims"), top.get("input")):
+            raise _LayersFirst
+        dims = self.dims(top)
+        if layers_value is not None:
+            first = self.input(top.get("input"), dims)[0]
+            layers = self.layers(self.sequence(layers_value), layers_node, dims, first)
         name = self.name(top["name"], "name") if "name" in top else _stem(self.path)
         align = TYPES["align"].read(self, top["align"], "align") if "align" in top else "centre"
-        input_name, input_size, input_line = "input", None, None
-        if "input" in top:
-            input_name, input_size = self.input(top["input"], dims)
-            input_line = _line(top["input"])
-        items = top["layers"]
-        self.visit(items)
-        if not isinstance(items, SequenceNode) or not items.value:
-            got = "an empty list" if isinstance(items, SequenceNode) else _kind(items)
-            raise self.fail(items, f"'layers' must be a non-empty list, got {got}")
-        layers, previous = [], input_name
-        for item in items.value:
-            layer = self.layer(item, dims, previous)
-            layers.append(layer)
-            previous = layer.name
+        input_name, input_size = self.input(top.get("input"), dims)
         return make_network(
             layers,
             name=name,
@@ -460,11 +747,37 @@ class _Reader:
             dims=dims,
             input_size=input_size,
             path=self.path,
-            input_line=input_line,
+            input_line=_line(top["input"]) if "input" in top else None,
             align=align,
         )
 
-    def input(self, node: Node, dims: int) -> tuple[str, tuple[int, ...] | None]:
+    def dims(self, top: dict[str, Node]) -> int:
+        if "dims" not in top:
+            return 2
+        dims = self.integer(top["dims"], "dims", minimum=1)
+        if dims > MAX_DIMS:
+            raise self.fail(top["dims"], f"dims must be at most {MAX_DIMS}, got {dims}")
+        return dims
+
+    def sequence(self, node: Node) -> Iterator[Node]:
+        self.visit(node)
+        if not isinstance(node, SequenceNode):
+            raise self.fail(node, f"'layers' must be a non-empty list, got {_kind(node)}")
+        return iter(node.value)
+
+    def layers(self, items: Iterator[Node | Flat], key: Node, dims: int, previous: str) -> list[Layer]:
+        layers = []
+        for item in items:
+            layer = self.layer(item, dims, previous)
+            layers.append(layer)
+            previous = layer.name
+        if not layers:
+            raise self.fail(key, "'layers' must be a non-empty list, got an empty list")
+        return layers
+
+    def input(self, node: Node | None, dims: int) -> tuple[str, tuple[int, ...] | None]:
+        if node is None:
+            return "input", None
         if not isinstance(node, MappingNode):
             return self.name(node, "input"), None
         fields = self.mapping(node, "input", INPUT_KEYS)
@@ -473,7 +786,18 @@ class _Reader:
             return name, None
         return name, self.value(Param("input size", "positive"), fields["size"], dims)
 
-    def layer(self, node: Node, dims: int, previous: str) -> Layer:
+    def layer(self, item: Node | Flat, dims: int, previous: str) -> Layer:
+        if isinstance(item, Flat):
+            template = None if item.repeated else self.templates.get(item.signature)
+            if template is not None:
+                known = self.known(item, template, previous)
+                if known is not None:
+                    return known
+            layer = self.layer(self.document.composed(list(item.events)), dims, previous)
+            if not item.repeated:
+                self.templates[item.signature] = layer
+            return layer
+        node = item
         found = self.entries(node, "layer")
         fields = {key: value for key, (_, value) in found.items()}
         if "name" not in fields:
@@ -487,6 +811,31 @@ class _Reader:
         except RFGraphError as e:
             e.node = e.node or name
             raise
+
+    def known(self, item: Flat, template: Layer, previous: str) -> Layer | None:
+        """A layer whose op and parameters are those of one read before: only its name and inputs
+        are new (None when they need the general reading, to say what is wrong with them)."""
+        name = self.text(item.name)
+        if name is None:
+            return None
+        inputs: tuple[str, ...] = (previous,)
+        if item.inputs is not None:
+            values = item.inputs if isinstance(item.inputs, tuple) else (item.inputs,)
+            texts = [self.text(v) for v in values]
+            if not texts or None in texts:
+                return None
+            inputs = tuple(texts)  # type: ignore[arg-type]
+        return template.renamed(name, inputs, item.line)
+
+    def text(self, event: Any) -> str | None:
+        """A scalar event that is a name for sure: quoted, or plain and no resolver could read it
+        otherwise (not a number, a boolean, null)."""
+        if type(event) is not yaml.ScalarEvent:
+            return None
+        value = event.value
+        if value and (not event.implicit[0] or value[0] not in self.document.resolved_first):
+            return str(value)
+        return None
 
     def _layer(
         self, node: Node, found: dict[str, tuple[Node, Node]], name: str, dims: int, previous: str
@@ -547,4 +896,4 @@ def _with_defaults(spec: Op, given: dict[str, Any], dims: int) -> dict[str, Any]
 
 
 def _stem(path: str | None) -> str:
-    return Path(path).stem if path else "network"
+    return os.path.splitext(os.path.basename(path))[0] if path else "network"  # noqa: PTH119,PTH122

@@ -262,8 +262,9 @@ class Brute:
         if self.is_global_op(layer, a):
             return frozenset(), True
         ys = self.reads(layer, a, x)
-        if ys is None:
-            return None
+        if ys is None:  # a geometry that needs a size: unknown, unless the input is purely global
+            below = self.deps(u, a, 0)
+            return (frozenset(), True) if below == (frozenset(), True) else None
         found, is_global = set(), False
         for y in ys:
             got = self.deps(u, a, y)

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 MERGES = ["add", "mul", "concat"]
 # ops that make fields repeat with a period (the brute force looks for periods up to 32)
-PERIODIC = {"upsample", "transposed_conv", "pixel_shuffle", "resize"}
+PERIODIC = {"upsample", "transposed_conv", "pixel_shuffle", "resize", "adaptive_pool"}
 
 
 @st.composite
@@ -47,7 +47,6 @@ def random_networks(
             "global_pool",
             "fc",
             "global",
-            "adaptive_pool",
         ]
         ops += ["pixel_unshuffle"]
         if periodic < 2:

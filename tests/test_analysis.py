@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from brute import FEATURES, Brute, SizeError
 from hypothesis import HealthCheck, given, settings
@@ -10,6 +13,8 @@ from randomnets import random_networks
 import rfgraph
 from rfgraph import Layer, RFGraphError, analyze, loads, make_network
 from rfgraph.ops import Why
+
+MODELS = Path(__file__).resolve().parent.parent / "models"
 
 TWO_CONVS = """
 layers:
@@ -276,3 +281,60 @@ def test_one_pass_agrees_with_brute_force(case):
     a = analyze(net, size)
     check_against_brute(net, a, brute)
     assert all(isinstance(n, int) for rf in a.nodes.values() for n in rf.r if n is not None)
+
+
+# --- the API a user touches first ------------------------------------------------------------------
+
+
+def test_reprs_are_short():
+    a = analyze(MODELS / "inception_resnet_v2.yaml")
+    assert len(repr(a)) < 100 and len(repr(a.network)) < 100 and len(repr(a["Conv2d_7b_1x1"])) < 100
+    assert repr(a) == "Analysis('inception_resnet_v2', 334 nodes, aligned)"
+
+
+def test_nodes_are_collections_of_names_in_file_order_on_both_sides():
+    a = analyze(loads(TWO_CONVS.replace("K", "3")))
+    for nodes in (a.network.nodes, a.nodes):
+        assert len(nodes) == 3 and list(nodes) == ["input", "c1", "c2"] and "c2" in nodes
+
+
+def test_node_to_dict_is_its_json_entry():
+    a = analyze(loads(TWO_CONVS.replace("K", "3")), 8)
+    assert a["c2"].to_dict() == a.to_dict()["nodes"]["c2"]
+    assert a["c2"].to_dict() == {
+        "r": [7, 7], "S": [4, 4], "P": [3, 3], "r_min": [7, 7], "aligned": True, "global": False, "size": [2, 2],
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("order", "message"),
+    [
+        (["input", "c2", "c1"], "order is not topological: 'c2' comes before its input 'c1'"),
+        (["input", "c1"], "order leaves out 1 node(s), the first 'c2'"),
+        (["input", "c1", "c1", "c2"], "order: 'c1' appears twice"),
+        (["input", "c1", "c3"], "order: unknown node 'c3'"),
+    ],
+)
+def test_a_given_order_is_checked(order, message):
+    net = loads(TWO_CONVS.replace("K", "3"))
+    with pytest.raises(RFGraphError, match=re.escape(message)):
+        analyze(net, order=order)
+    assert analyze(net, order=["input", "c1", "c2"])["c2"].r == (7, 7)
+
+
+UNCHECKED = """
+dims: 1
+layers:
+  - {name: a, op: conv, kernel: 2, inputs: [input]}
+  - {name: m, op: add, inputs: [a, input], align: none}
+  - {name: b, op: conv, kernel: 3, padding: 1, inputs: [input]}
+  - {name: n, op: add, inputs: [b, input]}
+"""
+
+
+def test_a_merge_that_is_not_checked_is_null_and_not_counted():
+    a = analyze(loads(UNCHECKED))
+    assert a.aligned and a["m"].aligned is None and a["n"].aligned is True
+    assert a.to_dict()["nodes"]["m"]["aligned"] is None and a.unchecked == ["m"]
+    by_centres = analyze(loads(UNCHECKED.replace("align: none", "align: centre")))
+    assert not by_centres.aligned and [m.node for m in by_centres.misalignments] == ["m"]

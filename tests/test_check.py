@@ -342,3 +342,17 @@ def test_readme_workflow_runs_a_valid_check(capsys):
         mp.chdir(ROOT)  # the workflow runs at the top of a checkout
         assert main(check[1:]) == 0
     assert "::error" not in capsys.readouterr().out
+
+
+def test_unchecked_merges_are_counted_apart_and_do_not_fail_check(tmp_path, capsys):
+    path = tmp_path / "causal.yaml"
+    path.write_text(
+        "dims: 1\nlayers:\n  - {name: a, op: conv, kernel: 2, padding: [1, 0], inputs: [input]}\n"
+        "  - {name: m, op: add, inputs: [a, input], align: none}\n"
+    )
+    assert main(["check", str(path)]) == 0
+    assert capsys.readouterr().out == f"{path}: aligned (3 nodes, 1 merge, 1 not checked)\n"
+    assert main(["analyze", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "(1 merge not checked)" in out.splitlines()[0]
+    assert next(line for line in out.splitlines() if line.startswith("m ")).endswith("not checked")

@@ -369,3 +369,18 @@ def test_locate_agrees_with_brute_force(case):
     _check_against_brute(net, a, brute, n)
     if n is not None:
         _check_fit_against_brute(net, a, brute, n)
+
+
+def test_without_a_size_there_is_no_in_image_column_and_stars_mark_what_is_assumed(tmp_path, capsys):
+    path = tmp_path / "same.yaml"
+    path.write_text("layers: [{name: c, op: conv, kernel: 3, stride: 2, padding: same}]\n")
+    assert main(["locate", str(path), "c", "1", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "in image" not in out and "padding after" not in out
+    assert out.splitlines()[3].split() == ["h", "2*", "4*", "3*", "0"]
+    assert out.rstrip().endswith(
+        "*: assumes input sizes divisible by 'same' layers' strides; give --input-size for exact values."
+    )
+    assert main(["locate", str(path), "c", "1", "1", "--input-size", "8"]) == 0
+    out = capsys.readouterr().out
+    assert "in image" in out and "*" not in out

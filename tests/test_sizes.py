@@ -57,8 +57,14 @@ def brute_ok(net, n: int) -> bool:
             "  - {name: b, op: relu, inputs: [input]}\n  - {name: m, op: add, inputs: [a, b]}\n",
             "x: no input size gives non-empty maps and aligned merges",
         ),
+        (  # attention keeps n, the pool halves it: equal sizes only while n is small
+            "dims: 1\nlayers:\n  - {name: g, op: global, inputs: [input]}\n"
+            "  - {name: p, op: pool, kernel: 1, stride: 2, padding: 1, inputs: [input]}\n"
+            "  - {name: m, op: add, inputs: [g, p]}\n",
+            "x: aligned iff X in {1, 2, 3}",
+        ),
     ],
-    ids=["n9", "n4", "valid_conv", "strides_differ", "same_stride_3", "never"],
+    ids=["n9", "n4", "valid_conv", "strides_differ", "same_stride_3", "never", "maps_that_grow_apart"],
 )
 def test_worked_examples(text, expected):
     assert valid_sizes(loads(text)).axes[0].describe() == expected
