@@ -13,8 +13,10 @@ from __future__ import annotations
 import csv
 import importlib
 import importlib.util
+import io
 import subprocess
 import sys
+import warnings
 from functools import cache
 from pathlib import Path
 
@@ -323,6 +325,34 @@ def test_every_torchvision_feature_map_is_a_node_of_that_name(name):
     wanted = torchvision_feature_maps(module, model.input_size)
     assert len(wanted) > 20
     assert [w for w in wanted if w not in zoo(name).network.nodes] == []
+
+
+# Exported to ONNX by torch.onnx (TorchScript, static shapes), the same layers come in through the other
+# door, names aside: squeeze-excitation gates, hardswish written as arithmetic, channel shuffles as
+# Reshape and Transpose. (Static shapes fold a resize to another map's size into a fixed size, and the
+# exporter flattens nested concats, so not every model compares layer for layer.)
+@pytest.mark.parametrize("name", ["squeezenet1_1", "mobilenet_v3_large", "shufflenet_v2_x1_0"])
+def test_the_onnx_door_gives_the_same_layers(name):
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("torchvision")
+    onnx = pytest.importorskip("onnx")
+    from test_import_onnx import skeleton
+
+    from rfgraph.importers import import_onnx, import_torch
+    from rfgraph.importers.sources import build_module, parse_model_args
+
+    model = generate.MODELS[name]
+    module = build_module(model.source, parse_model_args(model.args))
+    through_torch = skeleton(import_torch(module, list(model.input_size)))
+    exported = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        example = torch.zeros(1, 3, *model.input_size)
+        torch.onnx.export(
+            module.to_empty(device="cpu").eval(), example, exported, dynamo=False, opset_version=17
+        )
+    through_onnx = skeleton(import_onnx(onnx.load_from_string(exported.getvalue())))
+    assert len(through_torch) > 30 and through_onnx == through_torch
 
 
 # Real models against the oracle: PyTorch's own input gradient of sampled features (both borders,
