@@ -14,12 +14,15 @@ import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
 
 from .fields import Field, Number, anchors, common_period, exact, smallest, through, union
 from .network import Layer, Network
 from .ops import Geometry, Why
 from .spec import load, paused_collector
+
+TYPE_CHECKING = False  # typing is imported for the type checker only: `rfgraph check` starts faster
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["Analysis", "AxisRF", "Misalignment", "NodeRF", "Reason", "analyze", "to_json_number"]
 

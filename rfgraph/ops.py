@@ -20,12 +20,19 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Literal
 
 #: One axis' resolved padding: (before, after).
 Pair = tuple[int, int]
-#: One axis' padding as written: TensorFlow's "same", ONNX's "same_lower", "valid", or (before, after).
-Padding = Literal["same", "same_lower", "valid"] | Pair
+TYPE_CHECKING = False  # typing is imported for the type checker only: `rfgraph check` starts faster
+if TYPE_CHECKING:
+    from typing import Any, Literal
+
+    #: One axis' padding as written: TensorFlow's "same", ONNX's "same_lower", "valid", or (before, after).
+    Padding = Literal["same", "same_lower", "valid"] | Pair
+    #: A parameter's value type: the loader reads it and the JSON Schema describes it (spec.TYPES).
+    ValueType = Literal[
+        "positive", "count", "padding", "pair", "pad", "factor", "mode", "bool", "node", "align"
+    ]
 
 
 class Why(enum.Enum):
@@ -116,10 +123,6 @@ class Geometry:
             object.__setattr__(self, "window", (taps.step, offsets[0], offsets[-1]))
 
 
-#: A parameter's value type: the loader reads it and the JSON Schema describes it (spec.TYPES).
-ValueType = Literal["positive", "count", "padding", "pair", "pad", "factor", "mode", "bool", "node", "align"]
-
-
 @dataclass(frozen=True, slots=True)
 class Param:
     """A parameter an op takes: its name, value type, default, and whether it is given per axis."""
@@ -134,9 +137,10 @@ class Param:
     requires: tuple[str, tuple[str, ...]] | None = None
 
 
-#: One axis of a layer: its parameters picked for the axis, the input size, and the size_of node's
-#: size (or, without sizes, the ratio of the two maps' strides, which ``size_of`` then assumes).
-Geometer = Callable[[Mapping[str, Any], int | None, "int | Fraction | None"], Geometry]
+if TYPE_CHECKING:
+    #: One axis of a layer: its parameters picked for the axis, the input size, and the size_of node's
+    #: size (or, without sizes, the ratio of the two maps' strides, which ``size_of`` then assumes).
+    Geometer = Callable[[Mapping[str, Any], int | None, "int | Fraction | None"], Geometry]
 
 
 @dataclass(frozen=True, slots=True)

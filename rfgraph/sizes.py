@@ -225,15 +225,20 @@ def _scales(network: Network, i: int) -> dict[str, Fraction | None]:
     return scales
 
 
-def _regular(network: Network, i: int, n: int, scales: dict[str, Fraction | None]) -> bool:
+def _regular(network: Network, i: int, n: int, scales: dict[str, Fraction | None], memo: _Memo) -> bool:
     """Whether at input size n every map on axis i is non-empty, and every map that grows with n has
     two features at least (below that, broadcasting from one feature is not periodic)."""
-    sizes = _sizes(network, i, n)
+    sizes = _sizes(network, i, n, memo)
     return all(size >= (1 if scales[v] is None else 2) for v, size in sizes.items())
 
 
-def _sizes(network: Network, i: int, n: int) -> dict[str, int]:
+#: Output sizes by (layer's parameters on the axis, input size, the size_of node's size).
+_Memo = dict[tuple[int, int, int | None], int | None]
+
+
+def _sizes(network: Network, i: int, n: int, memo: _Memo | None = None) -> dict[str, int]:
     """Every map's size on axis i at input size n (computed, not checked)."""
+    memo = {} if memo is None else memo
     sizes: dict[str, int] = {network.input: n}
     for v in network.order[1:]:
         layer = network.layers[v]
@@ -242,22 +247,27 @@ def _sizes(network: Network, i: int, n: int) -> dict[str, int]:
             sizes[v] = min(below) if min(below) < 1 else max(below)
             continue
         other = None if layer.size_of is None else sizes[layer.size_of]
-        size = None if below[0] < 1 else layer.geometry(i, below[0], other).size
+        if below[0] < 1:
+            size = None
+        else:
+            key = (layer.key(i), below[0], other)
+            size = memo[key] if key in memo else memo.setdefault(key, layer.geometry(i, below[0], other).size)
         sizes[v] = below[0] if size is None else size  # an empty map stays empty
     return sizes
 
 
 def _first_regular(network: Network, i: int, scales: dict[str, Fraction | None]) -> int | None:
     """The smallest n from which every size is regular (maps never shrink as n grows)."""
+    memo: _Memo = {}
     high = 1
-    while not _regular(network, i, high, scales):
+    while not _regular(network, i, high, scales, memo):
         high *= 2
         if high > LARGEST:
             return None
     low = high // 2 + 1 if high > 1 else 1
     while low < high:
         mid = (low + high) // 2
-        if _regular(network, i, mid, scales):
+        if _regular(network, i, mid, scales, memo):
             high = mid
         else:
             low = mid + 1

@@ -24,14 +24,13 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .errors import RFGraphError
 from .network import ALIGN_RULES, Layer, Network, make_network
-from .ops import OPS, RESHAPING, Op, Param, ValueType
+from .ops import OPS, RESHAPING, Op, Param
 
 TOP_KEYS = ("name", "input", "dims", "align", "layers")
 INPUT_KEYS = ("name", "size")
@@ -44,8 +43,15 @@ MAX_DIMS = 16
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _SCALARS = yaml.SafeLoader("")  # only ever given scalar nodes of the tags below
 _TAG = "tag:yaml.org,2002:"
-#: PyYAML's events (and their marks), typed loosely: libyaml's and PyYAML's classes differ.
-Event = Any
+# typing is imported for the type checker only: `rfgraph check` starts faster without it
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from .ops import ValueType
+
+    #: PyYAML's events (and their marks), typed loosely: libyaml's and PyYAML's classes differ.
+    Event = Any
 _TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null", "seq", "map")}
 # plain words YAML 1.1 reads as dates, '=' or '<<': to us they are just text
 _AS_TEXT = {_TAG + t for t in ("timestamp", "value", "merge")}
