@@ -731,6 +731,36 @@ def test_reflect_padding_that_reaches_further_out_than_in_is_not_exact():
     assert measured_box(module, (8, 8), (0, 0)) == ((2, 3), (2, 3))
 
 
+class HolesAndDense(nn.Module):
+    """Two branches added: a transposed conv whose w taps leave holes (kernel 2, stride 3) and reads 3
+    rows, and a 1x1 conv upsampled by 3 on w that reads 1 row."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.holes = nn.ConvTranspose2d(3, 3, (3, 2), stride=(1, 3), padding=(1, 0))
+        self.dense = nn.Conv2d(3, 3, 1)
+
+    def forward(self, x):
+        return self.holes(x) + F.interpolate(self.dense(x), scale_factor=(1, 3))[:, :, :, :-1]
+
+
+def test_boxes_are_per_axis_at_a_merge_whose_input_reads_nothing_along_the_other_axis():
+    """Feature (2, 2) of the sum: the transposed branch reads nothing along w there (a hole), so in 2-D
+    it reads nothing at all and only the dense branch's row 2 is read; per axis, rfgraph still counts
+    the transposed branch's rows 1..3 along h. At (2, 3), where both branches read, the boxes agree."""
+    from oracle import measured_box
+
+    from rfgraph.importers import from_torch
+    from rfgraph.locate import locate
+
+    module = HolesAndDense()
+    analysis = analyze(from_torch(module, 6), [6, 6])
+    assert [a.clipped for a in locate(analysis, "add", (2, 2)).axes] == [(1, 3), (0, 0)]
+    assert measured_box(module, (6, 6), (2, 2)) == ((2, 2), (0, 0))
+    assert [a.clipped for a in locate(analysis, "add", (2, 3)).axes] == [(1, 3), (1, 1)]
+    assert measured_box(module, (6, 6), (2, 3)) == ((1, 3), (1, 1))
+
+
 def test_from_torch_loads_the_text_it_writes():
     from rfgraph.importers import from_torch, to_network
 
