@@ -21,6 +21,8 @@ __all__ = [
     "RFGraphError",
     "analyze",
     "erf",
+    "from_onnx",
+    "from_torch",
     "load",
     "loads",
     "make_network",
@@ -32,14 +34,23 @@ if TYPE_CHECKING:
     from typing import Any
 
     from .effective import erf
+    from .importers import from_onnx, from_torch
+
+# Imported when first asked for, so that `rfgraph check` starts fast: rfgraph.erf needs numpy; the
+# importers need nothing until a model is imported (then torch or onnx).
+_LAZY = {"erf": "effective", "from_onnx": "importers", "from_torch": "importers"}
 
 
 def __getattr__(name: str) -> Any:
-    # rfgraph.erf needs numpy: imported when first asked for, so that `rfgraph check` starts fast
-    if name == "erf":
-        from .effective import erf
+    if name in _LAZY:
+        import importlib
 
-        globals()["erf"] = erf
-        return erf
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
     msg = f"module 'rfgraph' has no attribute {name!r}"
     raise AttributeError(msg)
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

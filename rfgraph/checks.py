@@ -21,6 +21,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Literal
 
+    from .network import Network
+
     Status = Literal["ok", "misaligned", "invalid"]
 EXIT_CODES: dict[Status, int] = {"ok": 0, "misaligned": 1, "invalid": 2}
 SUFFIXES = (".yaml", ".yml")
@@ -60,12 +62,17 @@ def check_file(path: str, input_size: int | Sequence[int] | None = None) -> File
 
 
 def check_paths(
-    patterns: Iterable[str], input_size: int | Sequence[int] | None = None
+    patterns: Iterable[str],
+    input_size: int | Sequence[int] | None = None,
+    *,
+    imported: Callable[[str], Network | None] | None = None,
 ) -> Iterator[FileCheck]:
     """Check every file the patterns name, in order, each file once.
 
     A directory or glob that names no file is itself an invalid entry, so a CI
     job pointed at the wrong place fails instead of checking nothing.
+    ``imported`` gives the network a pattern names when it is a model to import
+    (the command line's ``model.onnx``, ``package.module:callable``), else None.
 
     Notes
     -----
@@ -73,6 +80,15 @@ def check_paths(
     """
     seen: set[str] = set()
     for pattern in patterns:
+        if imported is not None:
+            try:
+                network = imported(pattern)
+                if network is not None:
+                    yield FileCheck(pattern, analysis=analyze(network, input_size))
+                    continue
+            except RFGraphError as e:
+                yield FileCheck(pattern, error=e.located(pattern))
+                continue
         paths = expand(pattern)
         if not paths:
             what = (

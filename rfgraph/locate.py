@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 
@@ -29,7 +29,8 @@ class AxisBox:
     ``first``/``last``/``centre`` are unclipped input coordinates (negative or
     past the end where they lie in padding). ``clipped`` is the bounding box of
     the input pixels the feature really reads on the finite maps of the given
-    input size (None without a size, or when it reads only padding).
+    input size (None without a size, or when it reads only padding; on every
+    axis when it reads nothing along one).
     ``padding_before``/``padding_after`` count the unclipped box's positions
     outside the image (after: None without a size). Where the feature has no
     box (no local field, or a hole that reads nothing) ``note`` says why.
@@ -181,9 +182,11 @@ def locate(analysis: Analysis, node: str, feature: Sequence[int]) -> InputBox:
     n = _source_size(analysis)
     names = analysis.network.axis_names
     axes = []
+    reads_nothing = False  # along some axis: a hole between taps, or only padding
     for i, (axis, x) in enumerate(zip(rf.axes, index, strict=True)):
         box = None if axis.field is None else axis.field.box(x)
         if box is None:
+            reads_nothing |= axis.field is not None
             axes.append(AxisBox(names[i], None, None, None, None, None, None, _why(analysis, node, i, axis)))
             continue
         first, last = box
@@ -193,9 +196,12 @@ def locate(analysis: Analysis, node: str, feature: Sequence[int]) -> InputBox:
             assert boxes is not None
             lo, hi = int(boxes[0][x]), int(boxes[1][x])
             clipped = (lo, hi) if lo <= hi else None
+            reads_nothing |= clipped is None
         before = max(0, min(last, -1) - first + 1)
         after = None if n is None else max(0, last - max(first, n[i]) + 1)
         axes.append(AxisBox(names[i], first, last, Fraction(first + last, 2), clipped, before, after))
+    if n is not None and reads_nothing:  # then it reads no pixel at all
+        axes = [replace(a, clipped=None) for a in axes]
     return InputBox(node, index, tuple(axes), n, rf.size_dependent)
 
 

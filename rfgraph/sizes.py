@@ -15,7 +15,7 @@ then simplified to its smallest period and earliest start.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 
@@ -120,7 +120,14 @@ def valid_sizes(network: Network) -> Sizes:
     'x: aligned iff X mod 4 in {1, 2}'
     """
     names = network.axis_names
-    return Sizes(network.name, tuple(_axis(network, i, names[i]) for i in range(network.dims)))
+    found: dict[tuple[int, ...], AxisSizes] = {}  # axes whose layers all agree have the same answer
+    axes = []
+    for i in range(network.dims):
+        key = tuple(layer.key(i) for layer in network.layers.values())
+        if key not in found:
+            found[key] = _axis(network, i, names[i])
+        axes.append(replace(found[key], axis=names[i]))
+    return Sizes(network.name, tuple(axes))
 
 
 def _axis(network: Network, i: int, name: str) -> AxisSizes:

@@ -123,3 +123,16 @@ def test_a_huge_kernel_costs_only_the_offsets_that_land_inside():
     first, last = clipped_boxes(a, "c", 0)
     assert (first.tolist(), last.tolist()) == ([0, 0, 0, 0], [3, 3, 3, 3])
     assert a["c"].r == (999999999,)
+
+
+def test_a_feature_that_reads_nothing_along_one_axis_reads_no_pixel():
+    # w: a 2-tap transposed conv with stride 3 leaves every third output feature without an input
+    a = analyze(loads("layers: [{name: t, op: transposed_conv, kernel: [1, 2], stride: [1, 3]}]"), 6)
+    h, w = locate(a, "t", (2, 2)).axes
+    assert (h.first, h.last, w.first, w.note is not None) == (2, 2, None, True)
+    assert h.clipped is None and w.clipped is None  # h alone would say (2, 2)
+    h, w = locate(a, "t", (2, 1)).axes
+    assert (h.clipped, w.clipped) == ((2, 2), (0, 0))
+    # only padding along h: nothing along w either
+    a = analyze(loads("layers: [{name: p, op: pad, padding: [[2, 0], 0]}]"), 4)
+    assert [x.clipped for x in locate(a, "p", (0, 1)).axes] == [None, None]

@@ -132,6 +132,24 @@ def test_python_dash_m(spec):
     assert run.returncode == 1 and "centres differ" in run.stdout and run.stderr == ""
 
 
+@pytest.mark.parametrize("command", ["check", "analyze", "draw", "sizes"])
+def test_a_yaml_file_never_loads_torch_onnx_or_the_importers(spec, command):
+    """Every command that also takes a model to import starts without what importing needs."""
+    run = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "rfgraph", command, spec(ALIGNED)],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode in (0, 1), run.stderr
+    loaded = [
+        line.rpartition("|")[2].strip() for line in run.stderr.splitlines() if line.startswith("import time:")
+    ]
+    assert "rfgraph.cli" in loaded and "rfgraph.analysis" in loaded  # what -X importtime shows
+    assert [
+        m for m in loaded if m.split(".")[0] in ("torch", "onnx") or m.startswith("rfgraph.importers")
+    ] == []
+
+
 def test_input_size_is_one_token_and_never_swallows_positionals(spec, capsys):
     good, other = spec(ALIGNED, "good.yaml"), spec(ALIGNED, "other.yaml")
     assert main(["check", "--input-size", "224", good, other]) == 0

@@ -160,3 +160,23 @@ def test_importing_the_command_line_imports_neither_torch_nor_onnx():
     code = "import sys, rfgraph.cli, rfgraph.importers; print(sorted(m for m in sys.modules if m in ('torch', 'onnx')))"
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert run.stdout == "[]\n"
+
+
+def test_from_torch_and_from_onnx_are_top_level_names_loaded_when_first_used():
+    code = (
+        "import sys, rfgraph\n"
+        "before = 'rfgraph.importers' in sys.modules\n"
+        "from rfgraph import from_onnx\n"
+        "from rfgraph.importers import from_torch\n"
+        "assert rfgraph.from_torch is from_torch and 'from_onnx' in rfgraph.__all__ and 'from_torch' in dir(rfgraph)\n"
+        "print(before, 'rfgraph.importers' in sys.modules, sorted(m for m in sys.modules if m in ('torch', 'onnx')))"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.stdout == "False True []\n", run.stderr
+
+
+def test_other_names_are_still_attribute_errors():
+    import rfgraph
+
+    with pytest.raises(AttributeError, match="module 'rfgraph' has no attribute 'from_tensorflow'"):
+        rfgraph.from_tensorflow  # noqa: B018

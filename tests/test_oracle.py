@@ -80,6 +80,23 @@ def test_a_global_branch_reads_the_whole_image_unless_detached():
     assert measured_box(SqueezeExcite(), [8, 8], [3, 4], detach_global=True) == ((3, 3), (4, 4))
 
 
+class GatedResidual(nn.Module):
+    """x + conv(x) * gate(x): linearised, each block squares the values unless the gate is a constant."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, 3, padding=1)
+        self.gate = SqueezeExcite()
+
+    def forward(self, x):
+        return x + self.gate(self.conv(x))
+
+
+def test_many_detached_gates_do_not_overflow():
+    deep = nn.Sequential(*(GatedResidual() for _ in range(16)))  # 1, 2, 6, 42, 1806... with the gate's value
+    assert measured_box(deep, [40, 40], [20, 21], detach_global=True) == ((4, 36), (5, 37))
+
+
 def test_the_oracle_can_tell_a_wrong_box():
     """A box one pixel too wide or too narrow is not what it measures."""
     box = measured_box(conv1d(kernel_size=3, padding=1), [8], [3])

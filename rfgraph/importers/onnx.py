@@ -12,6 +12,7 @@ output (graph outputs keep their names) or the node has no unique name.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -580,7 +581,10 @@ class _Walk(Builder):
                 msg = "a Resize of the batch or channels is not supported"
                 raise UnsupportedError(msg)
             factors = given[2:]
-        params: dict[str, Any] = {"mode": _resize_mode(mode, transform, rounding, factors, out)}
+        # input size per output size, by which ONNX's coordinates scale (at the traced size for sizes)
+        sizes_in_out = zip(x.spatial(), out, strict=True)
+        ratios = [1 / f for f in factors] if factors else [Fraction(i, o) for i, o in sizes_in_out]
+        params: dict[str, Any] = {"mode": _resize_mode(mode, transform, rounding, ratios, out)}
         if transform == "align_corners":
             params["align_corners"] = True
         if factors is not None:
@@ -786,22 +790,23 @@ class _Walk(Builder):
                 self.maps[out] = self.add(self.names[out], "identity", [x], x.layout, self.shape(out))
 
 
-def _resize_mode(mode: str, transform: str, rounding: str, factors: list[Fraction] | None, out: Any) -> str:
+def _resize_mode(mode: str, transform: str, rounding: str, ratios: list[Fraction], out: Any) -> str:
     """The rfgraph mode of an ONNX Resize, or an error naming what has no rfgraph meaning.
 
-    ``nearest`` is PyTorch's: output x reads floor(x / factor). ONNX's asymmetric
-    coordinates with floor rounding are exactly that; with integer factors other
-    pairs can be too, which is checked position by position over two periods.
-    ``linear``/``cubic`` follow PyTorch's half-pixel or align_corners coordinates.
+    ``ratios`` are input size / output size per axis (the scale ONNX's coordinates take).
+    ``nearest`` reads floor(x * ratio) and ``nearest_exact`` floor((x + 1/2) * ratio), PyTorch's
+    two; ONNX's coordinates and rounding are whichever of them reads the same input position at
+    every output position (checked over two periods). ``linear``/``cubic`` follow PyTorch's
+    half-pixel or align_corners coordinates.
     """
     if mode == "nearest":
-        if transform == "asymmetric" and rounding == "floor":
-            return "nearest"
-        if factors and all(f.denominator == 1 for f in factors):
-            if all(_nearest_is_floor(int(f), transform, rounding) for f in factors):
-                return "nearest"
+        for kind in ("nearest", "nearest_exact"):
+            if all(_nearest_reads(kind, ratio, transform, rounding) for ratio in ratios):
+                return kind
         msg = f"nearest with coordinate_transformation_mode {transform!r} and nearest_mode {rounding!r}"
-        raise UnsupportedError(msg + " (rfgraph's nearest reads floor(x / factor)) is not supported")
+        raise UnsupportedError(
+            msg + " (neither floor(x / factor) nor PyTorch's nearest-exact) is not supported"
+        )
     if mode in ("linear", "cubic"):
         kind = "bilinear" if mode == "linear" else "bicubic"
         if transform in ("pytorch_half_pixel", "align_corners"):
@@ -814,25 +819,37 @@ def _resize_mode(mode: str, transform: str, rounding: str, factors: list[Fractio
     raise UnsupportedError(msg)
 
 
-def _nearest_is_floor(factor: int, transform: str, rounding: str) -> bool:
+def _nearest_reads(kind: str, ratio: Fraction, transform: str, rounding: str) -> bool:
+    """Whether ONNX's nearest reads what rfgraph's ``kind`` reads at every output position.
+
+    >>> _nearest_reads("nearest_exact", Fraction(2, 3), "half_pixel", "round_prefer_ceil")
+    True
+    >>> _nearest_reads("nearest", Fraction(1, 2), "half_pixel", "round_prefer_floor")
+    True
+    >>> _nearest_reads("nearest", Fraction(2, 3), "half_pixel", "ceil")
+    False
+    """
     half = Fraction(1, 2)
-    for x in range(2 * factor):
+    for x in range(2 * ratio.denominator):  # both rules repeat once x * ratio moves by a whole number
         if transform == "asymmetric":
-            where = Fraction(x, factor)
+            where = x * ratio
         elif transform in ("half_pixel", "pytorch_half_pixel"):
-            where = (x + half) / factor - half
+            where = (x + half) * ratio - half
+        elif transform == "tf_half_pixel_for_nn":
+            where = (x + half) * ratio
         else:
             return False
+        lower = math.floor(where)
         if rounding == "floor":
-            src = where.numerator // where.denominator
+            src = lower
         elif rounding == "ceil":
-            src = -(-where.numerator // where.denominator)
+            src = math.ceil(where)
         else:
-            lower = where.numerator // where.denominator
             tie = where - lower == half
             up = where - lower > half or (tie and rounding == "round_prefer_ceil")
             src = lower + 1 if up else lower
-        if max(src, 0) != x // factor:
+        wanted = math.floor(x * ratio) if kind == "nearest" else math.floor((x + half) * ratio)
+        if max(src, 0) != wanted:  # ONNX clamps to the first position; rfgraph never reads before it
             return False
     return True
 

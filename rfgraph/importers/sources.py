@@ -104,22 +104,32 @@ def parse_model_args(items: Iterable[str]) -> dict[str, Any]:
 
 def build_module(source: str, model_args: Mapping[str, Any]) -> Any:
     """Import and call ``package.module:callable`` with ``model_args``, downloading nothing."""
+    import torch
+
     constructor = _resolve(source)
     _refuse_downloads(constructor, model_args)
     with _no_downloads():
         try:
-            module = constructor(**model_args)
+            with torch.device("meta"):  # no memory, no weight initialisation
+                module = constructor(**model_args)
         except RFGraphError:
             raise
-        except Exception as e:  # whatever the user's constructor raises
-            msg = f"calling the constructor failed: {type(e).__name__}: {_first_line(e)}"
-            raise RFGraphError(msg) from None
-    import torch
-
+        except Exception:  # a constructor that needs real tensors (reads a value, say)
+            module = _call(constructor, model_args)
     if not isinstance(module, torch.nn.Module):
         msg = f"the constructor returned {type(module).__name__}, not a torch.nn.Module"
         raise RFGraphError(msg)
-    return module
+    return module.to("meta")  # the import reads shapes only: on the meta device it computes nothing
+
+
+def _call(constructor: Callable[..., Any], model_args: Mapping[str, Any]) -> Any:
+    try:
+        return constructor(**model_args)
+    except RFGraphError:
+        raise
+    except Exception as e:  # whatever the user's constructor raises
+        msg = f"calling the constructor failed: {type(e).__name__}: {_first_line(e)}"
+        raise RFGraphError(msg) from None
 
 
 def _resolve(source: str) -> Callable[..., Any]:

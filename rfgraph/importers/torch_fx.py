@@ -14,6 +14,8 @@ One run on a zero input at ``input_size`` gives every tensor's shape, from which
 
 from __future__ import annotations
 
+import copy
+import itertools
 import math
 import re
 import sys
@@ -46,6 +48,9 @@ def from_torch(
     ----------
     module
         Any ``torch.nn.Module`` that torch.fx can trace, with one tensor input.
+        It runs once at ``input_size`` for the shapes; built on the meta device
+        (``with torch.device("meta"): ...``) it computes nothing and needs no
+        memory for weights (an op without a meta kernel runs on the CPU then).
     input_size
         The spatial size to trace at: one int for every axis, or one per axis.
         The file records it; ops that depend on it (adaptive pools, resizes to a
@@ -95,7 +100,8 @@ def import_torch(
     module.eval()
     try:
         gm, names = _trace(module)
-        values = _run(gm, torch.zeros(_BATCH, channels, *size, dtype=_dtype(module)))
+        x = torch.zeros(_BATCH, channels, *size, dtype=_dtype(module), device=_device(module))
+        values = _run(gm, x, names)
     finally:
         module.train(was_training)
     input_name, layers = describe_graph(gm, names, values, dims, frozenset(assume_pointwise))
@@ -133,6 +139,14 @@ def _in_channels(module: torch.nn.Module) -> int:
             if isinstance(getattr(m, key, None), int):
                 return int(getattr(m, key))
     return 3
+
+
+def _device(module: torch.nn.Module) -> torch.device:
+    import torch
+
+    for tensor in itertools.chain(module.parameters(), module.buffers()):
+        return tensor.device
+    return torch.device("cpu")
 
 
 def _dtype(module: torch.nn.Module) -> torch.dtype:
@@ -272,7 +286,37 @@ def _first_line(e: BaseException) -> str:
     return text[0] if text else ""
 
 
-def _run(gm: fx.GraphModule, x: torch.Tensor) -> dict[fx.Node, Any]:
+class _NodeError(Exception):
+    """A node of the run raised ``error``."""
+
+    def __init__(self, node: fx.Node, error: Exception) -> None:
+        super().__init__(node, error)
+        self.node, self.error = node, error
+
+
+def _run(gm: fx.GraphModule, x: torch.Tensor, names: dict[fx.Node, str]) -> dict[fx.Node, Any]:
+    """What every node gives in one run on ``x`` (shapes only); on the meta device nothing is computed."""
+    import torch
+
+    try:
+        return _record(gm, x)
+    except _NodeError as failed:
+        error = failed
+        if x.device.type == "meta":  # an op without a meta kernel: run a copy on the CPU instead
+            cpu = copy.deepcopy(gm).to_empty(device="cpu")  # only shapes are read: values do not matter
+            original = dict(zip(cpu.graph.nodes, gm.graph.nodes, strict=True))
+            try:
+                found = _record(cpu, torch.zeros(x.shape, dtype=x.dtype))
+            except _NodeError as again:
+                error = _NodeError(original[again.node], again.error)
+            else:
+                return {original[c]: value for c, value in found.items()}
+    where = names.get(error.node, error.node.name)
+    msg = f"running {gm.__class__.__name__} on a {tuple(x.shape)} input failed at {where!r}: "
+    raise RFGraphError(msg + _first_line(error.error)) from None
+
+
+def _record(gm: fx.GraphModule, x: torch.Tensor) -> dict[fx.Node, Any]:
     import torch
     from torch import fx
 
@@ -280,16 +324,15 @@ def _run(gm: fx.GraphModule, x: torch.Tensor) -> dict[fx.Node, Any]:
 
     class Recorder(fx.Interpreter):
         def run_node(self, n: fx.Node) -> Any:
-            result = super().run_node(n)
+            try:
+                result = super().run_node(n)
+            except Exception as e:  # whatever the model's ops raise (a map too small for a kernel...)
+                raise _NodeError(n, e) from None
             seen[n] = _summary(result)
             return result
 
-    try:
-        with torch.no_grad():
-            Recorder(gm).run(x)
-    except Exception as e:  # a model that cannot run at this size says why
-        msg = f"running {gm.__class__.__name__} on a {tuple(x.shape)} input failed: {_first_line(e)}"
-        raise RFGraphError(msg) from None
+    with torch.no_grad():
+        Recorder(gm).run(x)
     return seen
 
 

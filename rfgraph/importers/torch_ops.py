@@ -447,7 +447,7 @@ class _Walk(Builder):
     ) -> None:
         x = self.one_map(n)
         x.check_nchw(self.dims, "interpolate")
-        kinds = {"nearest": "nearest", "nearest-exact": "nearest", "bicubic": "bicubic", "area": "area"}
+        kinds = {"nearest": "nearest", "nearest-exact": "nearest_exact", "bicubic": "bicubic", "area": "area"}
         kinds |= dict.fromkeys(("linear", "bilinear", "trilinear"), "bilinear")
         if mode not in kinds:
             msg = f"interpolation mode {mode!r} is not supported"
@@ -458,7 +458,6 @@ class _Walk(Builder):
             whole = all(f.denominator == 1 for f in factors)
             problem = (
                 (mode == "area" and "mode 'area' with a scale_factor")
-                or (mode == "nearest-exact" and not whole and "mode 'nearest-exact' with a fractional scale")
                 or (recompute and not whole and "recompute_scale_factor with a fractional scale")
                 or (antialias and any(f < 1 for f in factors) and "antialias when downsampling")
             )
@@ -470,8 +469,8 @@ class _Walk(Builder):
             else:
                 self.emit(n, "resize", [x], x.layout, factor=factors, **params)
             return
-        if mode == "nearest-exact" or antialias:
-            msg = f"{'antialias' if antialias else 'mode nearest-exact'} with a size is not supported"
+        if antialias:
+            msg = "antialias with a size is not supported"
             raise UnsupportedError(msg)
         other = self.size_source(size)
         if other is not None and mode != "area":
