@@ -157,7 +157,9 @@ def _divergence(
 
     Two maps of scales a < b grow apart. At multiples of the period every floor is exact, so a
     map's size there is ``n / scale + c``; between them sizes only grow. Hence from
-    ``n > (L/a + L/b + c_b - c_a) / (1/a - 1/b)`` the faster map is the larger for good.
+    ``n > (L/a + L/b + c_b - c_a) / (1/a - 1/b)`` the faster map is the larger for good; and
+    a map that grows outgrows one of a fixed size C > 1 (which no broadcast joins) from
+    ``n > a*(C - c_a) + L``.
     """
     n1 = period * -(-start // period)
     sizes = _sizes(network, i, n1)
@@ -167,14 +169,21 @@ def _divergence(
         if layer.spec.merge is None:
             continue
         growing = sorted({scale for u in layer.inputs if (scale := scales[u]) is not None})
-        if len(growing) < 2:
+        if not growing:
             continue
-        fast, slow = growing[0], growing[-1]
+        fast = growing[0]
         c_fast = next(sizes[u] - n1 / fast for u in layer.inputs if scales[u] == fast)
-        c_slow = next(sizes[u] - n1 / slow for u in layer.inputs if scales[u] == slow)
-        bound = (period / fast + period / slow + c_slow - c_fast) / (1 / fast - 1 / slow)
-        here = max(start, math.floor(bound) + 1)
-        cutoff = here if cutoff is None else min(cutoff, here)
+        bounds = []
+        if len(growing) > 1:
+            slow = growing[-1]
+            c_slow = next(sizes[u] - n1 / slow for u in layer.inputs if scales[u] == slow)
+            bounds.append((period / fast + period / slow + c_slow - c_fast) / (1 / fast - 1 / slow))
+        fixed = [sizes[u] for u in layer.inputs if scales[u] is None and sizes[u] > 1]
+        if fixed:
+            bounds.append(fast * (max(fixed) - c_fast) + period)
+        for bound in bounds:
+            here = max(start, math.floor(bound) + 1)
+            cutoff = here if cutoff is None else min(cutoff, here)
     return cutoff
 
 

@@ -63,8 +63,22 @@ def brute_ok(net, n: int) -> bool:
             "  - {name: m, op: add, inputs: [g, p]}\n",
             "x: aligned iff X in {1, 2, 3}",
         ),
+        (  # a global map upsampled to a fixed size 2, added to the input: only at 2
+            "dims: 1\nlayers:\n  - {name: g, op: global_pool, inputs: [input]}\n"
+            "  - {name: u, op: upsample, factor: 2, inputs: [g]}\n  - {name: m, op: add, inputs: [input, u]}\n",
+            "x: aligned iff X = 2",
+        ),
     ],
-    ids=["n9", "n4", "valid_conv", "strides_differ", "same_stride_3", "never", "maps_that_grow_apart"],
+    ids=[
+        "n9",
+        "n4",
+        "valid_conv",
+        "strides_differ",
+        "same_stride_3",
+        "never",
+        "maps_that_grow_apart",
+        "fixed_size",
+    ],
 )
 def test_worked_examples(text, expected):
     assert valid_sizes(loads(text)).axes[0].describe() == expected
@@ -125,7 +139,7 @@ def test_the_json_rule_is_the_contract():
         assert (n in s) == ((n >= d["from"] and n % d["period"] in d["residues"]) or n in d["below"])
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(random_networks(max_layers=5, dims=(1,), without=("adaptive_pool", "resize")))
 def test_sizes_agree_with_the_brute_force_over_a_full_range(case):
     text, _ = case
