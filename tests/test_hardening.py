@@ -275,7 +275,7 @@ def _chain(n: int, kernel: int = 3, stride: int = 1, dims: int = 2) -> list[Laye
 
 
 def test_a_chain_of_100000_layers_needs_no_recursion():
-    # The 10**6-layer chain takes ~40 s and ~2 GiB: benchmarks/bench_deep_chain.py runs it.
+    # benchmarks/scaling.py times the 10**6-layer chain (through load and analyze).
     n = 100_000
     limit = sys.getrecursionlimit()
     a = analyze(make_network(_chain(n), dims=1))

@@ -81,6 +81,7 @@ MODELS: dict[str, Model] = {
     "googlenet": Model(
         f"{TV}:googlenet",
         ("conv1", "conv3", "inception3b", "inception4e", "inception5b"),
+        args=("init_weights=False",),
         care="eval graph: the aux classifiers run only in training; transform_input is False without "
         "weights (when True it is a per-channel affine map, pointwise)",
     ),
@@ -94,6 +95,7 @@ MODELS: dict[str, Model] = {
         f"{TV}:inception_v3",
         ("Conv2d_2b_3x3", "Conv2d_4a_3x3", "Mixed_5d", "Mixed_6e", "Mixed_7c"),
         (299,),
+        ("init_weights=False",),
         care="eval graph: AuxLogits runs only in training; traced at 299",
     ),
     "fcn_resnet50": Model(
