@@ -604,8 +604,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv[0] if argv and argv[0] in COMMANDS else None
     args = build_parser(command).parse_args(argv)
+    from .spec import paused_collector
+
     try:
-        return int(args.run(args))
+        with paused_collector():  # a command's objects live until it exits: full collections only cost
+            return int(args.run(args))
     except RFGraphError as e:
         print(e, file=sys.stderr)
         return 2
