@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -545,31 +546,39 @@ def _sweep(
     """Along axis ``i``, the marginal of the feature ``features[v]`` of each node v that has one
     there, computed in one pass over ``order`` (a topological order of those nodes' ancestors)."""
     analysis, net = walker.analysis, walker.net
-    sized = walker.size(analysis.source, i) is not None
+    width = walker.size(analysis.source, i)
+    # without sizes no feature loses weight: a node's state is dropped once its readers are done
+    layers = [net.layers[v] for v in order if v != analysis.source]
+    readers = None if width is not None else Counter(u for layer in layers for u in set(layer.inputs))
     state: dict[str, _State] = {}
-    for v in order:
-        if v == analysis.source:
-            n = walker.size(v, i)
-            state[v] = (_Periodic(1, 1, ((0, np.ones(1)),)),), np.ones(n or 0, bool) if sized else None, _NONE
-        elif net.layers[v].spec.merge is None:
-            state[v] = _layer_state(walker, v, i, state[net.layers[v].inputs[0]])
-        else:
-            inputs, shares, by_count = _local_inputs(walker, v, i)
-            parts, safe, equal = _merge_state(walker, v, i, inputs, shares, [state[u] for u in inputs], sized)
-            state[v] = parts, safe, equal | {v} if by_count else equal
     found: dict[str, _Marginal | None] = {}
     lost: dict[str, int] = {}  # the features the walk would lose weight for
-    for v, feature in features.items():
-        if analysis[v].axes[i].why in (Why.GLOBAL, Why.SIZE):
-            continue
-        parts, safe, concats = state[v]
-        x = feature[i]
-        if parts is not None and not _is_safe(safe, np.array([x]))[0]:
-            lost[v] = x
-            continue
-        value = None if parts is None else _value(parts, x)
-        assert parts is None or value is not None, "a feature that reads inside every map has its weights"
-        found[v] = None if value is None else (*value, concats)
+    for v in order:
+        if v == analysis.source:
+            safe = None if width is None else np.ones(width, bool)
+            state[v] = (_Periodic(1, 1, ((0, np.ones(1)),)),), safe, _NONE
+        elif net.layers[v].spec.merge is None:
+            state[v] = _layer_state(walker, v, i, state[net.layers[v].inputs[0]], width)
+        else:
+            inputs, shares, by_count = _local_inputs(walker, v, i)
+            parts, safe, equal = _merge_state(walker, v, i, inputs, shares, [state[u] for u in inputs], width)
+            state[v] = parts, safe, equal | {v} if by_count else equal
+        if v in features and analysis[v].axes[i].why not in (Why.GLOBAL, Why.SIZE):
+            parts, safe, concats = state[v]
+            x = features[v][i]
+            if parts is not None and not _is_safe(safe, np.array([x]))[0]:
+                lost[v] = x
+            else:
+                value = None if parts is None else _value(parts, x)
+                assert parts is None or value is not None, (
+                    "a feature that reads inside every map has its weights"
+                )
+                found[v] = None if value is None else (*value, concats)
+        if readers is not None and v != analysis.source:
+            for u in set(net.layers[v].inputs):
+                readers[u] -= 1
+                if not readers[u]:
+                    state.pop(u, None)
     rows = _rows(walker, order, state, lost, i) if lost else {}
     for v in lost:
         found[v] = walker.walk_axis(v, features[v], i) if rows is None else (0, rows[v], state[v][2])
@@ -588,13 +597,13 @@ _NONE: frozenset[str] = frozenset()
 _State = tuple[_Parts | None, np.ndarray | None, frozenset[str]]
 
 
-def _layer_state(walker: _Walker, v: str, i: int, below: _State) -> _State:
+def _layer_state(walker: _Walker, v: str, i: int, below: _State, width: int | None) -> _State:
     parts, safe, equal = below
     taps = walker.taps(v, i)
     if taps is None or parts is None:
         return None, None, equal
     n_in, n = walker.size(walker.net.layers[v].inputs[0], i), walker.size(v, i)
-    through = tuple(_through(part, taps, n_in, n) for part in parts)
+    through = tuple(_through(part, taps, n_in, n, width) for part in parts)
     return through, None if safe is None else _safe_through(safe, taps, n), equal
 
 
@@ -616,7 +625,7 @@ def _merge_state(
     inputs: list[str],
     shares: list[float],
     below: list[_State],
-    sized: bool,
+    width: int | None,
 ) -> _State:
     n = walker.size(v, i)
     equal = _NONE.union(*(e for _, _, e in below))
@@ -631,7 +640,7 @@ def _merge_state(
         else:
             terms.append((share, parts))
             safes.append(safe)
-    return _merge(terms, n), _safe_merge(safes, n) if sized else None, equal
+    return _merge(terms, n, width), None if width is None else _safe_merge(safes, n), equal
 
 
 def _is_safe(safe: np.ndarray | None, xs: np.ndarray) -> np.ndarray:
@@ -754,9 +763,21 @@ def _combine(terms: list[tuple[int, float, np.ndarray]]) -> _Vector:
     return low, out
 
 
-def _through(part: _Periodic, taps: Taps, n_in: int | None, n_out: int | None) -> _Periodic:
+def _fitting(terms: list[tuple[int, float, np.ndarray]], count: int, width: int | None) -> _Vector | None:
+    """The terms added up; None where one of the ``count`` is missing, or the sum is wider than the
+    input map (no feature that reads only inside it has such weights)."""
+    if len(terms) < count:
+        return None
+    vector = _combine(terms)
+    return None if width is not None and len(vector[1]) > width else vector
+
+
+def _through(
+    part: _Periodic, taps: Taps, n_in: int | None, n_out: int | None, width: int | None
+) -> _Periodic:
     """A layer's weights from its input's: a feature adds up the weights of the inputs it reads, times
-    the taps' weights. With sizes, only phases whose features exist (< ``n_out``) and can read inside."""
+    the taps' weights. With sizes, only phases whose features exist (< ``n_out``) and can read inside
+    every map (their weights fit in the input's ``width``)."""
     g = math.gcd(taps.step, part.period)
     period = taps.period * (part.period // g)  # output feature x + period reads inputs a period on
     vectors: list[_Vector | None] = []
@@ -774,11 +795,11 @@ def _through(part: _Periodic, taps: Taps, n_in: int | None, n_out: int | None) -
                 break
             w = weight if weight is not None else float(shared[t])  # type: ignore[index]
             terms.append((vector[0], w, vector[1]))
-        vectors.append(_combine(terms) if len(terms) == len(offsets) else None)
+        vectors.append(_fitting(terms, len(offsets), width))
     return _Periodic(period, taps.step // g * part.step, tuple(vectors))
 
 
-def _merge(terms: list[tuple[float, _Parts]], n_out: int | None) -> _Parts:
+def _merge(terms: list[tuple[float, _Parts]], n_out: int | None, width: int | None) -> _Parts:
     """A merge's weights: each input's times its share; parts of one stride add up over their
     common period."""
     by_stride: dict[Fraction, list[tuple[float, _Periodic]]] = {}
@@ -792,7 +813,7 @@ def _merge(terms: list[tuple[float, _Parts]], n_out: int | None) -> _Parts:
         for psi in range(period if n_out is None else min(period, n_out)):
             found = [(share, part.at(psi)) for share, part in group]
             whole = [(v[0], share, v[1]) for share, v in found if v is not None]
-            vectors.append(_combine(whole) if len(whole) == len(found) else None)
+            vectors.append(_fitting(whole, len(found), width))
         _, first = group[0]
         out.append(_Periodic(period, first.step * period // first.period, tuple(vectors)))
     return tuple(out)
