@@ -522,8 +522,8 @@ _EMPTY: _Vector = (0, np.zeros(0))
 class _Periodic:
     """The weights of every feature of a map along one axis, up to a translation: feature
     ``period*m + phase`` weighs input coordinate ``first + step*m + j`` by ``weights[j]``, where
-    ``(first, weights) = vectors[phase]``. A vector is None where no feature that needs it can be
-    taken from here (it does not exist, or reads padding: the walk takes those)."""
+    ``(first, weights) = vectors[phase]``. A vector is None where no feature that could take it
+    from here needs it (the feature does not exist, or reads padding: ``_rows`` computes those)."""
 
     period: int
     step: int
@@ -823,7 +823,7 @@ def _merge(terms: list[tuple[float, _Parts]], n_out: int | None, width: int | No
 # walk loses no weight: one boolean per feature (None on an axis without sizes: all of them).
 def _safe_through(safe: np.ndarray, taps: Taps, n_out: int | None) -> np.ndarray:
     n_in = len(safe)
-    out = np.zeros(n_out or 0, dtype=bool)  # no size: none (the walk takes them)
+    out = np.zeros(n_out or 0, dtype=bool)  # no size: none (_rows computes them)
     for phase in range(min(taps.period, len(out))):
         m = np.arange(len(range(phase, len(out), taps.period)))
         offsets = taps.offsets[phase]
@@ -841,7 +841,7 @@ def _safe_merge(safes: list[np.ndarray | bool | None], n_out: int | None) -> np.
     out = np.ones(n_out or 0, dtype=bool)
     for s in safes:
         if s is None or (isinstance(s, np.ndarray) and len(s) != len(out)):
-            return np.zeros(0, dtype=bool)  # sizes that do not match: the walk takes them
+            return np.zeros(0, dtype=bool)  # sizes that do not match: _rows computes them
         out &= s
     return out
 
