@@ -29,23 +29,28 @@ axes had no border (the map's own sums differ there a little). :meth:`ERF.map` r
 walk with N-D arrays and is exact everywhere; it is a sum of outer products over paths, not the
 outer product of the marginals (a 1x7 branch added to a 7x1 branch makes a cross).
 
-Cost. A walk visits the node's ancestors once, at the size of the feature's footprint on each
-one's map (bounded by the map with an input size): a few times r in nets that downsample, about
-r squared over 4 in a deep stride-1 chain. :func:`erfs` walks once per node, and once for axes
-that are alike; the pass itself (:func:`rfgraph.analyze`) does none of this.
+Cost. A walk (:func:`erf`) visits the node's ancestors once, at the size of the feature's
+footprint on each one's map (bounded by the map with an input size): a few times r in nets that
+downsample, about r squared over 4 in a deep stride-1 chain. :func:`erfs` computes every node's
+weights bottom-up instead, in one pass per axis: about the sum over the nodes of r times their
+taps (times the period where strides are fractions), and, with an input size, a row as wide as
+the input for each feature the walks from features that lose weight at a border would visit.
+Axes that are alike are computed once; the pass itself (:func:`rfgraph.analyze`) does none of this.
 """
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .analysis import Analysis, AxisRF
+from .analysis import Analysis, AxisRF, NodeRF
 from .locate import _coordinates, _node
 from .network import Network
 from .ops import KEEPS_CHANNELS, Taps, Why
@@ -210,6 +215,19 @@ def erf(analysis: Analysis, node: str, index: Sequence[int] | None = None) -> ER
 def erfs(analysis: Analysis, nodes: Iterable[str] | None = None) -> dict[str, ERF]:
     """:func:`erf` of the default feature of every node (or of ``nodes``), in that order.
 
+    One pass per axis computes them all bottom-up, each node's weights from its inputs' (a layer
+    spreads them over its taps, a merge adds them up by shares): about the sum over the nodes of r
+    times their taps (times the period where strides are fractions), where a walk from each node
+    costs about r squared in a deep chain.
+
+    Why it is exact. Without a size nothing is lost, and every feature's weights are those of its
+    phase, translated: the walk's sums, added in another order. With sizes, a feature that reads
+    only inside every map on its way down (decided exactly: a boolean per feature of each map, from
+    its inputs' and the taps) loses nothing either, so the same holds. Any other feature adds up its
+    inputs' features over the taps that land inside their maps, as the walk does, bottom-up over the
+    features those walks would visit. The weights agree with :func:`erf` to rounding (about 1e-16
+    of the largest).
+
     >>> from rfgraph import analyze, loads
     >>> a = analyze(loads("layers: [{name: c, op: conv, kernel: 3}, {name: g, op: global_pool}]"), 8)
     >>> found = erfs(a)
@@ -217,7 +235,19 @@ def erfs(analysis: Analysis, nodes: Iterable[str] | None = None) -> dict[str, ER
     ((2, 2), 0.666666666667, (None, None))
     """
     walker = _Walker(analysis)
-    return {v: walker.erf(v, None) for v in (analysis.nodes if nodes is None else nodes)}
+    wanted = list(dict.fromkeys(analysis.nodes if nodes is None else nodes))
+    features = {v: _default_feature(_node(analysis, v)) for v in wanted}
+    net, needed = analysis.network, set(wanted)
+    for v in reversed(net.order):  # their ancestors
+        if v in needed and v in net.layers and v != analysis.source:
+            needed.update(u for u in net.layers[v].inputs if u in analysis.nodes)
+    order = [v for v in net.order if v in needed]
+    swept = {i: _sweep(walker, order, features, i) for i in range(net.dims) if walker.twin(i) == i}
+
+    def marginal(v: str, i: int) -> _Marginal | None:
+        return swept[i][v] if i in swept else walker.walk_axis(v, features[v], i)
+
+    return {v: walker.assemble(v, features[v], functools.partial(marginal, v)) for v in wanted}
 
 
 def layer_taps(analysis: Analysis, node: str, axis: int) -> Taps | None:
@@ -274,7 +304,7 @@ def summary(values: np.ndarray, first: int) -> AxisERF:
     """Mean, standard deviation and the shortest 95% interval of weights that sum to 1.
 
     Among intervals of the shortest length, the one holding the most weight (then the
-    leftmost) is taken.
+    leftmost, also among those within rounding of the most) is taken.
 
     >>> s = summary(np.array([0.25, 0.5, 0.25]), -1)
     >>> s.mean, round(s.std ** 2, 12), s.interval, s.width
@@ -294,13 +324,21 @@ def summary(values: np.ndarray, first: int) -> AxisERF:
     lengths = ends[starts] - starts
     shortest = starts[lengths == lengths.min()]
     held = cumulative[ends[shortest]] - cumulative[shortest]
-    a = int(shortest[np.argmax(held)])
+    a = int(shortest[np.flatnonzero(held >= held.max() - _ROUNDING)[0]])  # ties by rounding: leftmost
     interval = (first + a, first + int(ends[a]) - 1)
     return AxisERF(first, values, mean, math.sqrt(max(variance, 0.0)), interval)
 
 
 # A block of weights: the coordinate of its first position on each walked axis, and the array.
 _Block = tuple[tuple[int, ...], np.ndarray]
+# One feature's unnormalised weights along one axis: the first input coordinate, the weights, and
+# the concats on the way that weighed their inputs equally.
+_Marginal = tuple[int, np.ndarray, Iterable[str]]
+
+
+def _default_feature(rf: NodeRF) -> tuple[int, ...]:
+    """The centre feature with an input size, else feature 0."""
+    return (0,) * len(rf.axes) if rf.size is None else tuple((n - 1) // 2 for n in rf.size)
 
 
 class _Walker:
@@ -312,6 +350,7 @@ class _Walker:
         self.cache: dict[tuple[Any, ...], Geometry] = {}
         self.channels: dict[str, int | None] | None = None
         self.twins: list[int] | None = None
+        self.rank: dict[str, int] | None = None
 
     def twin(self, i: int) -> int:
         """The first axis along which every layer, size and global flag is as along axis ``i``:
@@ -336,12 +375,27 @@ class _Walker:
         return self.twins[i]
 
     def erf(self, node: str, index: Sequence[int] | None) -> ERF:
-        analysis = self.analysis
-        rf = _node(analysis, node)
+        rf = _node(self.analysis, node)
         if index is None:
-            feature = (0,) * len(rf.axes) if rf.size is None else tuple((n - 1) // 2 for n in rf.size)
+            feature = _default_feature(rf)
         else:
-            feature = _coordinates(analysis, node, index, "feature index", rf.size, "feature map")
+            feature = _coordinates(self.analysis, node, index, "feature index", rf.size, "feature map")
+        return self.assemble(node, feature, lambda i: self.walk_axis(node, feature, i))
+
+    def walk_axis(self, node: str, feature: tuple[int, ...], i: int) -> _Marginal | None:
+        """The weights of one feature along axis ``i``, walked down."""
+        walked = self.walk(node, feature, (i,))
+        if walked is None:
+            return None
+        (first,), weights, by_count = walked
+        return first, weights, by_count
+
+    def assemble(
+        self, node: str, feature: tuple[int, ...], marginal: Callable[[int], _Marginal | None]
+    ) -> ERF:
+        """The ERF of one feature, from its unnormalised weights along each axis that has some."""
+        analysis = self.analysis
+        rf = analysis[node]
         axes: list[AxisERF | None] = []
         notes: list[str | None] = []
         equal: dict[str, None] = {}
@@ -355,12 +409,12 @@ class _Walker:
                 axes.append(None)
                 notes.append(_WHY[axis.why])
                 continue
-            walked = self.walk(node, feature, (i,))
-            if walked is None:
+            found = marginal(i)
+            if found is None:
                 axes.append(None)
                 notes.append(_WHY[Why.SIZE])
                 continue
-            (first,), weights, by_count = walked
+            first, weights, by_count = found
             equal.update(dict.fromkeys(by_count))
             nonzero = np.flatnonzero(weights)
             if not len(nonzero):
@@ -370,8 +424,9 @@ class _Walker:
             weights = weights[nonzero[0] : nonzero[-1] + 1]
             axes.append(summary(weights / weights.sum(), first + int(nonzero[0])))
             notes.append(None)
-        rank = {v: k for k, v in enumerate(self.net.order)}
-        concats = tuple(sorted(equal, key=rank.__getitem__))
+        if self.rank is None:
+            self.rank = {v: k for k, v in enumerate(self.net.order)}
+        concats = tuple(sorted(equal, key=self.rank.__getitem__))
         return ERF(node, feature, tuple(axes), tuple(notes), concats, analysis)
 
     def walk(
@@ -454,6 +509,341 @@ class _Walker:
             return None
         total = sum(c for c in counts if c is not None)
         return [c / total for c in counts if c is not None]
+
+
+# --- every node at once, bottom-up (erfs) ------------------------------------------------------
+
+# A weight vector along one axis: the input coordinate of its first weight, and the weights.
+_Vector = tuple[int, np.ndarray]
+_EMPTY: _Vector = (0, np.zeros(0))
+
+
+@dataclass(frozen=True, slots=True)
+class _Periodic:
+    """The weights of every feature of a map along one axis, up to a translation: feature
+    ``period*m + phase`` weighs input coordinate ``first + step*m + j`` by ``weights[j]``, where
+    ``(first, weights) = vectors[phase]``. A vector is None where no feature that could take it
+    from here needs it (the feature does not exist, or reads padding: ``_rows`` computes those)."""
+
+    period: int
+    step: int
+    vectors: tuple[_Vector | None, ...]
+
+    def at(self, x: int) -> _Vector | None:
+        m, phase = divmod(x, self.period)
+        vector = self.vectors[phase] if phase < len(self.vectors) else None
+        return None if vector is None else (vector[0] + self.step * m, vector[1])
+
+
+# A node's weights along one axis: a sum of periodic parts, one per effective stride (a merge of
+# different strides keeps one each; a one-feature map broadcast over a larger one has stride 0).
+_Parts = tuple[_Periodic, ...]
+
+
+def _sweep(
+    walker: _Walker, order: list[str], features: Mapping[str, tuple[int, ...]], i: int
+) -> dict[str, _Marginal | None]:
+    """Along axis ``i``, the marginal of the feature ``features[v]`` of each node v that has one
+    there, computed in one pass over ``order`` (a topological order of those nodes' ancestors)."""
+    analysis, net = walker.analysis, walker.net
+    width = walker.size(analysis.source, i)
+    # without sizes no feature loses weight: a node's state is dropped once its readers are done
+    layers = [net.layers[v] for v in order if v != analysis.source]
+    readers = None if width is not None else Counter(u for layer in layers for u in set(layer.inputs))
+    state: dict[str, _State] = {}
+    found: dict[str, _Marginal | None] = {}
+    lost: dict[str, int] = {}  # the features the walk would lose weight for
+    for v in order:
+        if v == analysis.source:
+            safe = None if width is None else np.ones(width, bool)
+            state[v] = (_Periodic(1, 1, ((0, np.ones(1)),)),), safe, _NONE
+        elif net.layers[v].spec.merge is None:
+            state[v] = _layer_state(walker, v, i, state[net.layers[v].inputs[0]], width)
+        else:
+            inputs, shares, by_count = _local_inputs(walker, v, i)
+            parts, safe, equal = _merge_state(walker, v, i, inputs, shares, [state[u] for u in inputs], width)
+            state[v] = parts, safe, equal | {v} if by_count else equal
+        if v in features and analysis[v].axes[i].why not in (Why.GLOBAL, Why.SIZE):
+            parts, safe, concats = state[v]
+            x = features[v][i]
+            if parts is not None and not _is_safe(safe, np.array([x]))[0]:
+                lost[v] = x
+            else:
+                value = None if parts is None else _value(parts, x)
+                assert parts is None or value is not None, (
+                    "a feature that reads inside every map has its weights"
+                )
+                found[v] = None if value is None else (*value, concats)
+        if readers is not None and v != analysis.source:
+            for u in set(net.layers[v].inputs):
+                readers[u] -= 1
+                if not readers[u]:
+                    state.pop(u, None)
+    rows = _rows(walker, order, state, lost, i) if lost else {}
+    for v in lost:
+        found[v] = walker.walk_axis(v, features[v], i) if rows is None else (0, rows[v], state[v][2])
+    return found
+
+
+# Above this many weights (128 MB; the zoo at its sizes needs at most 3e6), erfs walks down from
+# each feature that loses weight at a border instead of computing the rows of every feature such
+# walks would visit.
+_ROWS_LIMIT = 1 << 24
+
+_NONE: frozenset[str] = frozenset()
+# A node's state along one axis: its parts (None: a layer on the way needs a size), which of its
+# features the walk would lose no weight for (None: all, without sizes), the concats that weighed
+# their inputs equally.
+_State = tuple[_Parts | None, np.ndarray | None, frozenset[str]]
+
+
+def _layer_state(walker: _Walker, v: str, i: int, below: _State, width: int | None) -> _State:
+    parts, safe, equal = below
+    taps = walker.taps(v, i)
+    if taps is None or parts is None:
+        return None, None, equal
+    n_in, n = walker.size(walker.net.layers[v].inputs[0], i), walker.size(v, i)
+    through = tuple(_through(part, taps, n_in, n, width) for part in parts)
+    return through, None if safe is None else _safe_through(safe, taps, n), equal
+
+
+def _local_inputs(walker: _Walker, v: str, i: int) -> tuple[list[str], list[float], bool]:
+    """A merge's inputs that are not global on axis ``i``, their shares, and whether those are equal
+    for lack of channel counts (as the walk has them)."""
+    inputs = [u for u in walker.net.layers[v].inputs if u in walker.analysis.nodes]
+    inputs = [u for u in inputs if not walker.is_global(u, (i,))]
+    shares = walker.shares(v, inputs) if inputs else []
+    if shares is None:
+        return inputs, [1 / len(inputs)] * len(inputs), True
+    return inputs, shares, False
+
+
+def _merge_state(
+    walker: _Walker,
+    v: str,
+    i: int,
+    inputs: list[str],
+    shares: list[float],
+    below: list[_State],
+    width: int | None,
+) -> _State:
+    n = walker.size(v, i)
+    equal = _NONE.union(*(e for _, _, e in below))
+    terms: list[tuple[float, _Parts]] = []
+    safes: list[np.ndarray | bool | None] = []
+    for u, share, (parts, safe, _) in zip(inputs, shares, below, strict=True):
+        if parts is None:
+            return None, None, equal
+        if walker.size(u, i) == 1 and n != 1:  # broadcast: the walk sums the weight onto u's feature 0
+            terms.append((share, (_Periodic(1, 0, (_value(parts, 0),)),)))
+            safes.append(safe is None or bool(_is_safe(safe, np.zeros(1, int))[0]))
+        else:
+            terms.append((share, parts))
+            safes.append(safe)
+    return _merge(terms, n, width), None if width is None else _safe_merge(safes, n), equal
+
+
+def _is_safe(safe: np.ndarray | None, xs: np.ndarray) -> np.ndarray:
+    """Whether the walk loses no weight for each feature of ``xs`` (None: no map is finite)."""
+    if safe is None:
+        return np.ones(len(xs), bool)
+    inside = (xs >= 0) & (xs < len(safe))
+    return inside & safe[np.clip(xs, 0, max(len(safe) - 1, 0))] if len(safe) else inside
+
+
+def _rows(
+    walker: _Walker, order: list[str], state: Mapping[str, _State], lost: Mapping[str, int], i: int
+) -> dict[str, np.ndarray] | None:
+    """The weights of features that lose weight at a border (``lost``: one per node), as rows over the
+    input map: what the walks down from them would give, each feature on the way computed once.
+
+    First, top-down, which features of which nodes those walks visit; then, bottom-up, their rows:
+    a feature the walk loses no weight for has its parts' weights, any other adds up its inputs'
+    rows over the taps that land inside their maps (those outside read padding). None where that
+    is more than ``_ROWS_LIMIT`` weights: walk instead.
+    """
+    source = walker.analysis.source
+    width = walker.size(source, i) or 0
+    asked: dict[str, list[np.ndarray]] = {v: [np.array([x])] for v, x in lost.items()}
+    visited: dict[str, np.ndarray] = {}
+    for v in reversed(order):
+        if v not in asked:
+            continue
+        xs = visited[v] = np.unique(np.concatenate(asked.pop(v)))
+        xs = xs[~_is_safe(state[v][1], xs)]
+        if v != source and len(xs):
+            for u, _, _, ys in _reads(walker, v, i, xs):
+                asked.setdefault(u, []).append(ys)
+    if sum(len(xs) for xs in visited.values()) * width > _ROWS_LIMIT:
+        return None
+    rows: dict[str, np.ndarray] = {}
+    for v in order:
+        if v not in visited:
+            continue
+        xs = visited[v]
+        out = np.zeros((len(xs), width))
+        safe = _is_safe(state[v][1], xs)
+        parts = state[v][0]
+        assert parts is not None, "a layer below a feature that has weights has its taps"
+        _place(out, np.flatnonzero(safe), xs[safe], parts)
+        bad = np.flatnonzero(~safe)
+        if v != source and len(bad):
+            for u, weight, at, ys in _reads(walker, v, i, xs[bad]):
+                out[bad[at]] += weight * rows[u][np.searchsorted(visited[u], ys)]
+        rows[v] = out
+    return {v: rows[v][np.searchsorted(visited[v], x)] for v, x in lost.items()}
+
+
+def _reads(
+    walker: _Walker, v: str, i: int, xs: np.ndarray
+) -> Iterable[tuple[str, float, np.ndarray, np.ndarray]]:
+    """(input, weight, which of ``xs``, the input's features they read) of node ``v``'s features
+    ``xs``, over the taps that land inside the input's map."""
+    layer = walker.net.layers[v]
+    if layer.spec.merge is not None:
+        inputs, shares, _ = _local_inputs(walker, v, i)
+        everyone = np.arange(len(xs))
+        for u, share in zip(inputs, shares, strict=True):
+            broadcast = walker.size(u, i) == 1 and walker.size(v, i) != 1
+            yield u, share, everyone, np.zeros_like(xs) if broadcast else xs
+        return
+    taps, u = walker.taps(v, i), layer.inputs[0]
+    assert taps is not None
+    n = walker.size(u, i)
+    for phase in range(taps.period):
+        at = np.flatnonzero(xs % taps.period == phase)
+        if not len(at):
+            continue
+        m = xs[at] // taps.period
+        base, span = taps.step * int(m[0]), taps.step * int(m[-1] - m[0])
+        shared = taps.weights[phase]
+        for t, o in _inside(taps.offsets[phase], base, span, n):
+            ys = taps.step * m + o
+            inside = np.ones(len(ys), bool) if n is None else (ys >= 0) & (ys < n)
+            weight = shared if isinstance(shared, Fraction) else shared[t]
+            yield u, float(weight), at[inside], ys[inside]
+
+
+def _place(out: np.ndarray, at: np.ndarray, xs: np.ndarray, parts: _Parts) -> None:
+    """Adds the weights of features ``xs`` (which read inside every map) to rows ``at`` of ``out``."""
+    for part in parts:
+        m, phases = np.divmod(xs, part.period)
+        for phase in np.unique(phases):
+            vector = part.vectors[phase]
+            assert vector is not None, "a feature that reads inside every map has its weights"
+            first, weights = vector
+            which = np.flatnonzero(phases == phase)
+            columns = (first + part.step * m[which])[:, None] + np.arange(len(weights))
+            out[at[which][:, None], columns] += weights
+
+
+def _value(parts: _Parts, x: int) -> _Vector | None:
+    """Feature ``x``'s weights: its parts' added up (None: some part does not have them)."""
+    terms = []
+    for part in parts:
+        vector = part.at(x)
+        if vector is None:
+            return None
+        terms.append((vector[0], 1.0, vector[1]))
+    return _combine(terms)
+
+
+def _combine(terms: list[tuple[int, float, np.ndarray]]) -> _Vector:
+    """``weight * vector`` of each (first coordinate, weight, vector), added on a common grid."""
+    terms = [t for t in terms if len(t[2])]
+    if not terms:
+        return _EMPTY
+    if len(terms) == 1:
+        first, weight, vector = terms[0]
+        return first, (vector if weight == 1 else weight * vector)
+    low = min(t[0] for t in terms)
+    out = np.zeros(max(t[0] + len(t[2]) for t in terms) - low)
+    for first, weight, vector in terms:
+        out[first - low : first - low + len(vector)] += weight * vector
+    return low, out
+
+
+def _fitting(terms: list[tuple[int, float, np.ndarray]], count: int, width: int | None) -> _Vector | None:
+    """The terms added up; None where one of the ``count`` is missing, or the sum is wider than the
+    input map (no feature that reads only inside it has such weights)."""
+    if len(terms) < count:
+        return None
+    vector = _combine(terms)
+    return None if width is not None and len(vector[1]) > width else vector
+
+
+def _through(
+    part: _Periodic, taps: Taps, n_in: int | None, n_out: int | None, width: int | None
+) -> _Periodic:
+    """A layer's weights from its input's: a feature adds up the weights of the inputs it reads, times
+    the taps' weights. With sizes, only phases whose features exist (< ``n_out``) and can read inside
+    every map (their weights fit in the input's ``width``)."""
+    g = math.gcd(taps.step, part.period)
+    period = taps.period * (part.period // g)  # output feature x + period reads inputs a period on
+    vectors: list[_Vector | None] = []
+    for psi in range(period if n_out is None else min(period, n_out)):
+        m, phase = divmod(psi, taps.period)
+        offsets, shared = taps.offsets[phase], taps.weights[phase]
+        if n_in is not None and len(offsets) and offsets[-1] - offsets[0] >= n_in:
+            vectors.append(None)  # wider than the map: every feature of this phase reads padding
+            continue
+        weight = float(shared) if isinstance(shared, Fraction) else None
+        terms = []
+        for t, o in enumerate(offsets):
+            vector = part.at(taps.step * m + o)
+            if vector is None:
+                break
+            w = weight if weight is not None else float(shared[t])  # type: ignore[index]
+            terms.append((vector[0], w, vector[1]))
+        vectors.append(_fitting(terms, len(offsets), width))
+    return _Periodic(period, taps.step // g * part.step, tuple(vectors))
+
+
+def _merge(terms: list[tuple[float, _Parts]], n_out: int | None, width: int | None) -> _Parts:
+    """A merge's weights: each input's times its share; parts of one stride add up over their
+    common period."""
+    by_stride: dict[Fraction, list[tuple[float, _Periodic]]] = {}
+    for share, parts in terms:
+        for part in parts:
+            by_stride.setdefault(Fraction(part.step, part.period), []).append((share, part))
+    out = []
+    for group in by_stride.values():
+        period = math.lcm(*(part.period for _, part in group))
+        vectors: list[_Vector | None] = []
+        for psi in range(period if n_out is None else min(period, n_out)):
+            found = [(share, part.at(psi)) for share, part in group]
+            whole = [(v[0], share, v[1]) for share, v in found if v is not None]
+            vectors.append(_fitting(whole, len(found), width))
+        _, first = group[0]
+        out.append(_Periodic(period, first.step * period // first.period, tuple(vectors)))
+    return tuple(out)
+
+
+# Which features of a finite map read only positions inside every map on the way down, so that the
+# walk loses no weight: one boolean per feature (None on an axis without sizes: all of them).
+def _safe_through(safe: np.ndarray, taps: Taps, n_out: int | None) -> np.ndarray:
+    n_in = len(safe)
+    out = np.zeros(n_out or 0, dtype=bool)  # no size: none (_rows computes them)
+    for phase in range(min(taps.period, len(out))):
+        m = np.arange(len(range(phase, len(out), taps.period)))
+        offsets = taps.offsets[phase]
+        if len(offsets) and (n_in == 0 or offsets[-1] - offsets[0] >= n_in):
+            continue
+        ok = np.ones(len(m), dtype=bool)
+        for o in offsets:
+            y = taps.step * m + o
+            ok &= (y >= 0) & (y < n_in) & safe[np.clip(y, 0, n_in - 1)]
+        out[phase :: taps.period] = ok
+    return out
+
+
+def _safe_merge(safes: list[np.ndarray | bool | None], n_out: int | None) -> np.ndarray:
+    out = np.ones(n_out or 0, dtype=bool)
+    for s in safes:
+        if s is None or (isinstance(s, np.ndarray) and len(s) != len(out)):
+            return np.zeros(0, dtype=bool)  # sizes that do not match: _rows computes them
+        out &= s
+    return out
 
 
 def _sum(blocks: list[_Block]) -> _Block:

@@ -17,13 +17,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from nets import TINY_RESNET
+from randomnets import random_networks
 
-from rfgraph import RFGraphError, analyze, erf, loads
+from rfgraph import RFGraphError, analyze, effective, erf, loads
+from rfgraph.analysis import Analysis
 from rfgraph.cli import main
-from rfgraph.effective import channel_counts, erfs
+from rfgraph.effective import ERF, channel_counts, erfs, summary
 from rfgraph.locate import locate
 from rfgraph.network import Network
+from rfgraph.ops import Why
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
 
@@ -618,3 +623,222 @@ def test_an_axis_like_another_is_walked_once_and_only_then():
     assert h.weights.tolist() == w.weights.tolist()  # both interior
     edge = erf(square, "add2", (0, 3)).axes
     assert edge[0].first == 0 and edge[0].weights.tolist() != edge[1].weights.tolist()
+
+
+# --- erfs: every node at once, bottom-up, equal to the walk -----------------------------------------
+
+RANDOM = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def on_grid(first: int, weights: np.ndarray, low: int, high: int) -> np.ndarray:
+    out = np.zeros(high - low + 1)
+    out[first - low : first - low + len(weights)] = weights
+    return out
+
+
+def assert_same_weights(a: tuple[int, np.ndarray], b: tuple[int, np.ndarray], atol: float) -> None:
+    """Equal on a common grid (a weight that cancels to exactly 0 in one order of summation may be
+    1e-17 in the other)."""
+    low, high = min(a[0], b[0]), max(a[0] + len(a[1]), b[0] + len(b[1])) - 1
+    np.testing.assert_allclose(on_grid(*a, low, high), on_grid(*b, low, high), rtol=0, atol=atol)
+
+
+def assert_same_erf(fast: ERF, walked: ERF) -> None:
+    assert (fast.feature, fast.notes, fast.equal_concats) == (
+        walked.feature,
+        walked.notes,
+        walked.equal_concats,
+    )
+    for x, y in zip(fast.axes, walked.axes, strict=True):
+        assert (x is None) == (y is None)
+        if x is not None and y is not None:
+            assert_same_weights((x.first, x.weights), (y.first, y.weights), atol=1e-12)
+            assert x.interval == y.interval
+            assert x.mean == pytest.approx(y.mean, abs=1e-9)
+            assert x.std**2 == pytest.approx(y.std**2, abs=1e-9)  # std itself is sqrt of rounding near 0
+
+
+def analysed(case: tuple[str, int | None], relative_to: int | None = None) -> Analysis | None:
+    text, size = case
+    net = loads(text)
+    start = None if relative_to is None else sorted(net.layers)[relative_to % len(net.layers)]
+    try:
+        return analyze(net, size, relative_to=start)
+    except RFGraphError:  # maps that become empty, or merges of different sizes
+        return None
+
+
+@RANDOM
+@given(random_networks(max_layers=10, sizes=(4, 40)), st.none() | st.integers(0, 20))
+def test_erfs_equals_the_walk_from_each_node_on_random_networks(case, relative_to):
+    a = analysed(case, relative_to)
+    if a is not None:
+        fast = erfs(a)
+        assert list(fast) == list(a.nodes)
+        for v in a.nodes:
+            assert_same_erf(fast[v], erf(a, v))
+
+
+def assert_every_feature_as_walked(a: Analysis) -> None:
+    """Not only the default features: those at the borders, which lose weight to padding, and those
+    inside, whose weights are their phase's translated."""
+    walker = effective._Walker(a)
+    order = [v for v in a.network.order if v in a.nodes]
+    sized = [v for v in order if None not in a.sizes[v]]
+    for x in range(max((max(a.sizes[v]) for v in sized), default=0)):
+        features = {v: tuple(min(x, n - 1) for n in a.sizes[v]) for v in sized}
+        for i in range(a.network.dims):
+            found = effective._sweep(walker, order, features, i)
+            for v, feature in features.items():
+                if a[v].axes[i].why in (Why.GLOBAL, Why.SIZE):
+                    assert v not in found
+                    continue
+                fast, walked = found[v], walker.walk_axis(v, feature, i)
+                assert (fast is None) == (walked is None), (v, feature, i)
+                if fast is not None and walked is not None:
+                    assert sorted(fast[2]) == sorted(walked[2])
+                    assert_same_weights(fast[:2], walked[:2], atol=1e-12 * max(1.0, walked[1].max(initial=0)))
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_networks(max_layers=8, sizes=(4, 16)).filter(lambda case: case[1] is not None))
+def test_every_feature_of_every_node_is_as_walked(case):
+    a = analysed(case)
+    if a is not None:
+        assert_every_feature_as_walked(a)
+
+
+NAMED = {
+    **dict(zip(INTERIOR_IDS, [(t, s) for t, s, _ in INTERIOR], strict=True)),
+    "broadcast": (BROADCAST, (6, 5)),
+    "holes": (HOLES, 8),
+    "small_maps": (RESIDUAL, 7),
+}
+
+
+@pytest.mark.parametrize(("text", "size"), NAMED.values(), ids=NAMED.keys())
+def test_erfs_equals_the_walk_on_the_networks_named_here(text, size):
+    unbounded, bounded = analyze(loads(text)), analyze(loads(text), size)
+    for a in (unbounded, bounded):
+        fast = erfs(a)
+        for v in a.nodes:
+            assert_same_erf(fast[v], erf(a, v))
+    assert_every_feature_as_walked(bounded)
+
+
+def test_above_the_limit_features_at_the_borders_are_walked(monkeypatch):
+    a = analyze(loads(chain(3, 30).replace("kernel: 3", "kernel: 3, padding: 1")), 16)
+    walked = [0]
+    walk = effective._Walker.walk_axis
+
+    def counted(self, *args):  # type: ignore[no-untyped-def]
+        walked[0] += 1
+        return walk(self, *args)
+
+    monkeypatch.setattr(effective._Walker, "walk_axis", counted)
+    rows = erfs(a)
+    assert walked[0] == 0
+    monkeypatch.setattr(effective, "_ROWS_LIMIT", 0)
+    walks = erfs(a)
+    assert walked[0] == 23  # c7 on: their centre feature reads padding on the way down
+    for v in a.nodes:
+        assert_same_erf(rows[v], walks[v])
+        assert_same_erf(walks[v], erf(a, v))
+
+
+ZOO = [
+    ("resnet_v1_50", None),
+    ("resnet_v1_50", 224),
+    ("inception_v3", None),
+    ("inception_v3", 299),
+    ("examples/unet", None),
+    ("examples/fpn_resnet50", 224),
+    ("examples/wavenet", None),
+    ("examples/wavenet", 300),
+    ("examples/mbconv_se", 224),
+    ("examples/r2plus1d_stem", 112),
+    ("torchvision/googlenet", None),
+    ("torchvision/shufflenet_v2_x1_0", None),
+]
+
+
+@pytest.mark.parametrize(("model", "size"), ZOO, ids=[f"{m}@{s}" for m, s in ZOO])
+def test_erfs_equals_the_walk_on_the_zoo(model, size):
+    a = analyze(MODELS / f"{model}.yaml", size)
+    fast = erfs(a)
+    for v in a.nodes:
+        assert_same_erf(fast[v], erf(a, v))
+
+
+# --- erfs' work, counted --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def touched(monkeypatch):
+    """The weights erfs adds up bottom-up (each vector added counts its length), and the walks."""
+    count = {"weights": 0, "walks": 0}
+    combine, walk = effective._combine, effective._Walker.walk
+
+    def counted_combine(terms):  # type: ignore[no-untyped-def]
+        count["weights"] += sum(len(t[2]) for t in terms)
+        return combine(terms)
+
+    def counted_walk(self, *args):  # type: ignore[no-untyped-def]
+        count["walks"] += 1
+        return walk(self, *args)
+
+    monkeypatch.setattr(effective, "_combine", counted_combine)
+    monkeypatch.setattr(effective._Walker, "walk", counted_walk)
+    return count
+
+
+def test_a_deep_chain_costs_the_sum_of_r_times_the_taps(touched):
+    """A walk from each node of a d-layer chain of 3-tap convs adds about d^3 / 3 weights; bottom-up,
+    layer k adds three copies of layer k-1's 2k - 1 weights, and each node's r weights are read off."""
+    depth = 200
+    a = analyze(loads(chain(3, depth)))
+    found = erfs(a)
+    assert touched["walks"] == 0
+    r = [a[v].r[0] for v in a.nodes]
+    assert touched["weights"] == sum(3 * (2 * k - 1) for k in range(1, depth + 1)) + sum(r)
+    assert touched["weights"] <= 4 * sum(r)
+    assert found[f"c{depth - 1}"].axes[0].std == pytest.approx(math.sqrt(2 * depth / 3))
+
+
+def test_nodes_asked_for_cost_only_their_ancestors(touched):
+    a = analyze(loads(chain(3, 200)))
+    assert list(erfs(a, ["c1", "c0"])) == ["c1", "c0"]
+    assert touched["weights"] == (3 * 1 + 3) + (3 * 3 + 5)  # made, then read off
+
+
+def test_with_sizes_the_features_at_the_borders_are_computed_once_each(monkeypatch, touched):
+    """At 16 wide, every centre feature from c7 on reads padding on its way down: their walks would
+    visit up to 16 features of each of 30 maps again and again; bottom-up, each is computed once."""
+    rows = [0]
+    reads = effective._reads
+
+    def counted(walker, v, i, xs):  # type: ignore[no-untyped-def]
+        rows[0] += len(xs)
+        return reads(walker, v, i, xs)
+
+    monkeypatch.setattr(effective, "_reads", counted)
+    a = analyze(loads(chain(3, 30).replace("kernel: 3", "kernel: 3, padding: 1")), 16)
+    erfs(a)
+    assert touched["walks"] == 0
+    assert rows[0] <= 2 * 16 * 30  # each feature's inputs read once to find them, once to add them up
+
+
+@pytest.mark.parametrize(
+    ("text", "size"), [(BROADCAST, (6, 5)), (RESIDUAL, 64)], ids=["broadcast", "residual"]
+)
+def test_features_that_lose_no_weight_at_the_borders_need_no_rows(monkeypatch, text, size):
+    """Every centre feature here reads inside every map (a broadcast map is read at its feature 0)."""
+    monkeypatch.setattr(effective, "_rows", None)  # calling it fails
+    a = analyze(loads(text), size)
+    for v, found in erfs(a).items():
+        assert_same_erf(found, erf(a, v))
+
+
+def test_a_symmetric_erf_has_its_leftmost_shortest_interval_whatever_the_rounding():
+    for nudged in (np.array([0.05, 0.45, 0.45, 0.05 + 1e-15]), np.array([0.05 + 1e-15, 0.45, 0.45, 0.05])):
+        assert summary(nudged / nudged.sum(), 0).interval == (0, 2)
