@@ -315,6 +315,18 @@ def test_the_pages_walk_is_rfgraphs_on_every_kind_of_layer(every_kind, node, fea
     assert_the_page_shows(page, analysis, node, feature)
 
 
+def test_the_page_breaks_ties_as_rfgraph_does(browser, tmp_path):
+    # c23's weights are symmetric: two shortest 95% intervals hold the same weight up to rounding
+    text = "layers:\n" + "".join(f"  - {{name: c{i}, op: conv, kernel: 3}}\n" for i in range(24))
+    net, out = tmp_path / "net.yaml", tmp_path / "report.html"
+    net.write_text(text)
+    assert main(["report", str(net), "--input-size", "64", "-o", str(out)]) == 0
+    page, errors, _ = open_page(browser, out)
+    page.evaluate("() => window.rfgraphReport.select('c23', [8, 8])")
+    assert_the_page_shows(page, analyze(loads(text), 64), "c23", (8, 8))
+    assert errors == []
+
+
 def test_relative_to_in_the_browser(browser, tmp_path):
     net = tmp_path / "net.yaml"
     net.write_text(TINY_RESNET)

@@ -201,16 +201,19 @@
     const whole = mass.reduce((s, x) => s + x, 0);
     const cumulative = [0];
     mass.forEach((x, j) => cumulative.push(cumulative[j] + x / whole));
-    let best = null;
+    const candidates = [];
     let end = 0;
     for (let a = 0; a < values.length; a++) {
       const target = cumulative[a] + data.mass - ROUNDING;
       while (end < cumulative.length && cumulative[end] < target) end++;
       if (end >= cumulative.length) break;
-      const length = end - a;
-      const held = cumulative[end] - cumulative[a];
-      if (!best || length < best.length || (length === best.length && held > best.held)) best = { a, length, held, end };
+      candidates.push({ a, length: end - a, held: cumulative[end] - cumulative[a], end });
     }
+    // the shortest; among them the most weight, the leftmost of those within rounding of it
+    const length = candidates.reduce((m, c) => Math.min(m, c.length), Infinity);
+    const shortest = candidates.filter((c) => c.length === length);
+    const most = shortest.reduce((m, c) => Math.max(m, c.held), -Infinity);
+    const best = shortest.find((c) => c.held >= most - ROUNDING);
     return {
       first,
       last: first + values.length - 1,
