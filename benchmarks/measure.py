@@ -222,7 +222,7 @@ def rfgraph_commit() -> str:
     changed = _git(where, "log", "-1", "--format=%h", "--abbrev=10", "--", ".")
     if not head:  # an installed copy: the checkout these scripts run from, presumably installed
         here = _git(HERE, "rev-parse", "--short=10", "HEAD")
-        return f"{here} (the benchmarks' checkout; rfgraph installed from it)" if here else "unknown"
+        return f"{here}, installed from the benchmarks' checkout" if here else "unknown"
     return head if changed == head else f"{head} (rfgraph/ as of {changed})"
 
 
