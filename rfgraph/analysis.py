@@ -435,12 +435,18 @@ class _Pass:
                 self.merge(layer, list(inputs))
             else:  # a single-input layer, or a merge only one of whose inputs the source feeds
                 self.window(layer, u, geometries)
-        names = [start, *(v for v in net.nodes if v in fields and v != start)]
+        if whole:  # every node has a field
+            names = list(net.nodes)
+            fed: set[str] = set()
+            for layer in layers.values():
+                fed.update(layer.inputs)
+        else:
+            names = [start, *(v for v in net.nodes if v in fields and v != start)]
+            fed = {u for v in names if v in layers for u in layers[v].inputs}
         nodes = _Nodes(self, names)
         if self.found:
             rank = {v: i for i, v in enumerate(names)}
             self.found.sort(key=lambda m: (rank[m.node], m.axis))
-        fed = {u for v in names if v in layers for u in layers[v].inputs}
         outputs = tuple(v for v in names if v not in fed)
         given = self.sizes[net.input]
         input_size = None if None in given else tuple(n for n in given if n is not None)
@@ -677,7 +683,7 @@ class _Nodes(Mapping[str, NodeRF]):
     def __init__(self, run: _Pass, names: list[str]) -> None:
         self._run = run
         self._names = names
-        self._index = set(names)
+        self._index = run.fields  # the nodes that have a field, the names
         self._made: dict[str, NodeRF] = {}
 
     def __getitem__(self, v: str) -> NodeRF:

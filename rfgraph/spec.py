@@ -558,6 +558,7 @@ class _Reader:
         self.budget = budget
         # a layer's op and parameters, by what decided them: read once, shared by the layers alike
         self.templates: dict[tuple[Any, ...], Layer] = {}
+        self.names: dict[str, str] = {}
 
     def fail(self, node: Node, message: str, name: str | None = None) -> RFGraphError:
         return RFGraphError(message, path=self.path, line=_line(node), node=name)
@@ -773,10 +774,12 @@ class _Reader:
 
     def layers(self, items: Iterator[Node | Flat], key: Node, dims: int, previous: str) -> list[Layer]:
         layers = []
+        names = self.names
+        names[previous] = previous
         for item in items:
             layer = self.layer(item, dims, previous)
             layers.append(layer)
-            previous = layer.name
+            previous = names[layer.name] = layer.name
         if not layers:
             raise self.fail(key, "'layers' must be a non-empty list, got an empty list")
         return layers
@@ -830,7 +833,8 @@ class _Reader:
             texts = [self.text(v) for v in values]
             if not texts or None in texts:
                 return None
-            inputs = tuple(texts)  # type: ignore[arg-type]
+            names = self.names
+            inputs = tuple([names.get(t, t) for t in texts])  # type: ignore[misc]
         return template.renamed(name, inputs, item.line)
 
     def text(self, event: Any) -> str | None:
