@@ -516,7 +516,7 @@ def _add_report(commands: Any, size: argparse.ArgumentParser) -> None:
         "wheel, drag to move), every node's r, S, P, r_min and effective receptive field, the "
         "misalignments, r, the 95% ERF width and S against depth; click a node, then a feature of its map, "
         "to see the input box it reads and its ERF over an input image. The input size is --input-size, "
-        "else the file's, else 224.",
+        "else the file's, else 224. Images only: 1-D and 3-D networks are refused.",
     )
     rep.add_argument("file", metavar="FILE|SOURCE", help=_FILE)
     rep.add_argument("-o", "--output", metavar="FILE", required=True, help="the HTML file to write")

@@ -290,7 +290,12 @@ def summary(analysis: Analysis) -> str:
     """
     net = analysis.network
     size = "" if analysis.input_size is None else f" at {shape(analysis.input_size)}"
-    state = "aligned" if analysis.aligned else plural(len(analysis.misalignments), "misalignment")
+    merges = len({m.node for m in analysis.misalignments})
+    state = (
+        "aligned"
+        if analysis.aligned
+        else f"{plural(len(analysis.misalignments), 'misalignment')} at {plural(merges, 'merge')}"
+    )
     unchecked = analysis.unchecked
     if unchecked:
         state += f" ({plural(len(unchecked), 'merge')} not checked)"
@@ -340,14 +345,16 @@ def to_json(analysis: Analysis, nodes: Sequence[str] | None = None, erfs: ERFs =
 
 
 def to_csv(analysis: Analysis, nodes: Sequence[str] | None = None, erfs: ERFs = None) -> str:
-    """CSV with one row per node (or per node of ``nodes``) and axis; ERF columns with ``erfs``."""
+    """CSV with one row per node (or per node of ``nodes``) and axis; ERF columns with ``erfs``
+    (``erf_equal_concats``: the concats whose inputs counted equally, ``;``-separated)."""
     import csv
     import io
 
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     header = ["node", "op", "axis", "r", "S", "P", "r_min", "size", "aligned", "global"]
-    writer.writerow(header + (["erf_std", "erf_width", "erf_ratio"] if erfs is not None else []))
+    erf_header = ["erf_std", "erf_width", "erf_ratio", "erf_equal_concats"]
+    writer.writerow(header + (erf_header if erfs is not None else []))
     names = analysis.network.axis_names
     for name in analysis.nodes if nodes is None else nodes:
         rf = analysis[name]
@@ -360,7 +367,7 @@ def to_csv(analysis: Analysis, nodes: Sequence[str] | None = None, erfs: ERFs = 
                 found = erfs[name]
                 axis, ratio = found.axes[i], found.ratio(i)
                 row += ["", ""] if axis is None else [f"{axis.std:.6g}", axis.width]
-                row.append("" if ratio is None else f"{ratio:.6g}")
+                row += ["" if ratio is None else f"{ratio:.6g}", ";".join(found.equal_concats)]
             writer.writerow(row)
     return out.getvalue()
 

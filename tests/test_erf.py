@@ -9,6 +9,7 @@ It reads only the parsed layers' parameters, none of rfgraph's geometry.
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import subprocess
@@ -441,6 +442,19 @@ def test_a_concat_weighs_its_inputs_by_channels_or_else_equally():
     assert summed.equal_concats == () and summed.axes[0].weights[3] == pytest.approx(1 / 2 + 1 / 2 / 7)
 
 
+def test_every_output_format_says_which_concats_counted_their_inputs_equally(tmp_path, capsys):
+    path = tmp_path / "cross.yaml"
+    path.write_text(CROSS.replace("channels: 6, ", ""))
+    assert main(["analyze", str(path), "--erf", "--format", "csv", "--only", "cross", "--only", "sum"]) == 0
+    rows = {row[0]: row for row in csv.reader(capsys.readouterr().out.splitlines())}
+    assert rows["cross"][-1] == "cross" and rows["sum"][-1] == ""
+    for fmt in ("table", "markdown"):
+        assert main(["analyze", str(path), "--erf", "--format", fmt]) == 0
+        assert "erf: the inputs of 1 concat counted equally" in capsys.readouterr().out
+    assert main(["analyze", str(path), "--erf", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["nodes"]["cross"]["erf"]["equal_concats"] == ["cross"]
+
+
 def test_channel_counts_carry_through_pointwise_ops_and_pools_and_add_up_at_concats():
     counts = channel_counts(loads(CONCAT_BY_CHANNELS))
     assert counts == {
@@ -564,8 +578,8 @@ def test_analyze_erf_in_csv_and_markdown(tiny, capsys, fmt):
     assert main(["analyze", tiny, "--erf", "--format", fmt, "--only", "conv1"]) == 0
     out = capsys.readouterr().out
     if fmt == "csv":
-        assert out.splitlines()[0].endswith("aligned,global,erf_std,erf_width,erf_ratio")
-        assert out.splitlines()[1] == "conv1,conv,h,7,2,3,7,,True,False,2,7,1"
+        assert out.splitlines()[0].endswith("aligned,global,erf_std,erf_width,erf_ratio,erf_equal_concats")
+        assert out.splitlines()[1] == "conv1,conv,h,7,2,3,7,,True,False,2,7,1,"
     else:
         assert (
             "| erf std | erf 95% | 95%/r |" in out

@@ -358,7 +358,8 @@
     const flags = [];
     if (node.aligned === false) flags.push("misaligned merge");
     if (node.aligned === null) flags.push("merge not checked");
-    if (node.global) flags.push("global: a path from the input crosses a global op; r, S, P are the local field's");
+    if (node.global && node.r.every((r) => r === null)) flags.push("global: every feature reads the whole input");
+    else if (node.global) flags.push("global: a path from the input crosses a global op; r, S, P are the local field's");
     if (node.border.length) flags.push("border layer (" + node.border.map((i) => data.axes[i]).join(", ") + ")");
     const rows = [
       ["op", text(node.op)],
