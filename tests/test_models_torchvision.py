@@ -214,7 +214,31 @@ R3D_SIZES = [
 R3D_SIZES.append(("layer4", (2, 7, 7)))
 
 # Effective strides as stated elsewhere
+STRIDES = (2, 4, 8, 16, 32)
+RESNET_STAGES = ("relu", "layer1", "layer2", "layer3", "layer4")
+DENSENET_STAGES = ("features.relu0", "features.denseblock1", "features.denseblock2")
+DENSENET_STAGES += ("features.denseblock3", "features.denseblock4")
+REGNET_STAGES = ("stem", "trunk_output.block1", "trunk_output.block2", "trunk_output.block3")
+REGNET_STAGES += ("trunk_output.block4",)
 STATED_STRIDES = [
+    # timm's feature_info (the `reduction` of each feature module, in timm's resnet.py, densenet.py,
+    # convnext.py, regnet.py and its EfficientNet builder for the MobileNets and EfficientNet): the
+    # stem's output at 2, then 4, 8, 16, 32. timm's module names differ from torchvision's only in the
+    # stems and the MobileNet/EfficientNet stages; those are matched here by their channel counts
+    # (timm's blocks.0..6 are torchvision's stages of 16, 24, 32|40, 64|80, 96|112, 160|192, 320 channels).
+    *[(m, q, S) for m in ("resnet18", "resnet50") for q, S in zip(RESNET_STAGES, STRIDES, strict=True)],
+    *[("densenet121", q, S) for q, S in zip(DENSENET_STAGES, STRIDES, strict=True)],
+    *[("convnext_tiny", f"features.{i}", S) for i, S in zip((1, 3, 5, 7), STRIDES[1:], strict=True)],
+    *[("regnet_y_400mf", q, S) for q, S in zip(REGNET_STAGES, STRIDES, strict=True)],
+    *[("mobilenet_v2", f"features.{i}", S) for i, S in zip((1, 3, 6, 13, 17), STRIDES, strict=True)],
+    *[("mobilenet_v3_large", f"features.{i}", S) for i, S in zip((1, 3, 6, 12, 15), STRIDES, strict=True)],
+    *[("efficientnet_b0", f"features.{i}", S) for i, S in zip((1, 2, 3, 5, 7), STRIDES, strict=True)],
+    # torchvision's segmentation models build their ResNet-50 backbone with
+    # replace_stride_with_dilation=[False, True, True]: Chen et al.'s DeepLabv3 "output_stride = 8"
+    # (atrous rates 2 and 4 in the last two blocks instead of their strides)
+    ("fcn_resnet50", "backbone.layer2", 8),
+    ("fcn_resnet50", "backbone.layer4", 8),
+    ("deeplabv3_resnet50", "backbone.layer4", 8),
     # timm's inception_v3 feature_info: reductions 2, 4, 8, 16, 32 at these modules
     ("inception_v3", "Conv2d_2b_3x3", 2),
     ("inception_v3", "Conv2d_4a_3x3", 4),

@@ -7,8 +7,8 @@
 
 Every file is what ``rfgraph import SOURCE --input-size ... --model-arg ...`` writes (its first line
 says which command): weights=None everywhere, nothing is downloaded. Importing needs torch and
-torchvision (``pip install torch==2.14.1 torchvision==0.29.1`` on these machines); README.md is made
-from the YAML files alone (:func:`readme`), so it can be checked without torch.
+torchvision (``pip install ".[torchvision]"``: torch 2.14.1 and torchvision 0.29.1 on these machines);
+README.md is made from the YAML files alone (:func:`readme`), so it can be checked without torch.
 """
 
 from __future__ import annotations
