@@ -21,6 +21,7 @@ import contextlib
 import gc
 import os
 import re
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -535,14 +536,20 @@ TYPES: dict[ValueType, Type] = {
     "pair": Type(_pair_schema(0), lambda r, n, w: r.pair(n, w, 0), pair=True),
     "pad": Type(_pair_schema(None), lambda r, n, w: r.pair(n, w, None), pair=True),
     "factor": Type(
-        {"anyOf": [{"type": "number", "exclusiveMinimum": 0}, {"type": "string", "pattern": r"^\d+/\d+$"}]},
+        {
+            "anyOf": [
+                {"type": "number", "exclusiveMinimum": 0, "maximum": sys.float_info.max},  # not .inf
+                {"type": "string", "pattern": r"^0*[1-9]\d*/0*[1-9]\d*$"},
+            ]
+        },
         lambda r, n, w: r.factor(n, w),
     ),
     "mode": Type({"type": "string", "pattern": any_case(_MODES)}, lambda r, n, w: r.word(n, w, _MODES)),
     "bool": Type({"type": "boolean"}, lambda r, n, w: r.boolean(n, w)),
     "node": Type({"$ref": "#/$defs/name"}, lambda r, n, w: r.name(n, w)),
     "align": Type(
-        {"enum": list(_ALIGN_WORDS)}, lambda r, n, w: r.word(n, w, _ALIGN_WORDS).replace("center", "centre")
+        {"type": "string", "pattern": any_case(_ALIGN_WORDS)},
+        lambda r, n, w: r.word(n, w, _ALIGN_WORDS).replace("center", "centre"),
     ),
 }
 CHANNELS = Param(
