@@ -144,10 +144,11 @@ class Reason(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Misalignment:
-    """A merge whose inputs disagree on one axis: its rule, why, and each input's field."""
+    """A merge whose inputs disagree on one axis (its index, its name): the rule, why, each input's field."""
 
     node: str
     axis: int
+    axis_name: str
     rule: str
     reason: Reason
     inputs: tuple[tuple[str, AxisRF], ...]
@@ -207,7 +208,8 @@ class Analysis:
     not_checked: frozenset[str] = frozenset()
 
     def __repr__(self) -> str:
-        state = "aligned" if self.aligned else f"{len(self.misalignments)} misalignment(s)"
+        n = len(self.misalignments)
+        state = "aligned" if self.aligned else f"{n} misalignment{'' if n == 1 else 's'}"
         return f"Analysis({self.network.name!r}, {len(self.nodes)} nodes, {state})"
 
     def __getitem__(self, node: str) -> NodeRF:
@@ -237,7 +239,6 @@ class Analysis:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document: exact values as ints or "p/q" strings, undefined as None."""
-        names = self.network.axis_names
         return {
             "name": self.network.name,
             "input": self.source,
@@ -249,7 +250,7 @@ class Analysis:
                 {
                     "node": m.node,
                     "axis": m.axis,
-                    "axis_name": names[m.axis],
+                    "axis_name": m.axis_name,
                     "rule": m.rule,
                     "reason": m.what,
                     "period": m.period,
@@ -604,7 +605,8 @@ class _Pass:
                 misaligned = True
                 for axis in range(dims) if same else (i,):
                     shown = tuple((u, self._axis(u, axis)) for u in inputs)
-                    self.found.append(Misalignment(v, axis, rule, reason, shown))
+                    name = net.axis_names[axis]
+                    self.found.append(Misalignment(v, axis, name, rule, reason, shown))
             fields.append(field)
         if same:
             self.fields[v], self.paths[v] = (fields[0],) * dims, (paths[0],) * dims
@@ -699,6 +701,9 @@ class _Nodes(Mapping[str, NodeRF]):
 
     def __len__(self) -> int:
         return len(self._names)
+
+    def __repr__(self) -> str:
+        return f"<{len(self._names)} nodes: {', '.join(self._names[:3])}{', ...' if len(self) > 3 else ''}>"
 
     def __contains__(self, v: object) -> bool:
         return v in self._index

@@ -12,7 +12,7 @@ from itertools import pairwise
 from .analysis import Analysis
 from .fields import Number
 from .layout import MARGIN, Vertex, layered
-from .report import describe, number
+from .report import counts, describe, number
 
 _FONT = 11  # px, monospace, so a label's width is its length times _CHAR
 _CHAR = 6.9
@@ -31,6 +31,7 @@ rect {{ fill: #fff; stroke: {_GREY}; stroke-width: 1; }}
 g.input rect {{ fill: #e6edf7; stroke: {_BLUE}; }}
 g.aligned rect {{ fill: #e3f3e3; stroke: {_GREEN}; stroke-width: 1.5; }}
 g.misaligned rect {{ fill: #fbe0de; stroke: {_RED}; stroke-width: 2.5; }}
+g.unchecked rect {{ fill: #f4f4f4; stroke: {_GREY}; stroke-width: 1.5; stroke-dasharray: 2 2; }}
 g.misaligned-input rect {{ stroke: {_RED}; stroke-width: 1.5; stroke-dasharray: 4 2; }}
 path {{ fill: none; stroke: #9a9a9a; stroke-width: 1.2; }}
 path.misaligned {{ stroke: {_RED}; stroke-width: 2.5; }}
@@ -63,21 +64,14 @@ def _labels(analysis: Analysis, node: str) -> list[str]:
     if rf.size is not None:
         what += "  " + "x".join(map(str, rf.size))
     if rf.aligned is False:
-        names = analysis.network.axis_names
-        what += "  MISALIGNED " + ",".join(names[m.axis] for m in analysis.misalignments if m.node == node)
+        what += "  MISALIGNED " + ",".join(m.axis_name for m in analysis.misalignments if m.node == node)
     return [_short(node), what, f"r {_axes(rf.r)}  S {_axes(rf.S)}  P {_axes(rf.P)}"]
 
 
 def _legend(analysis: Analysis, top: float) -> tuple[list[str], float, float]:
     """The legend's SVG elements, its width and where it ends."""
-    size = "" if analysis.input_size is None else " at " + "x".join(map(str, analysis.input_size))
-    bad = len({m.node for m in analysis.misalignments})
-    state = "every merge aligned" if analysis.aligned else f"{bad} misaligned merge(s)"
     title = analysis.network.name
-    summary = (
-        f"{len(analysis.nodes)} nodes, {len(analysis.merges)} merges, fields relative to "
-        f"{analysis.source}{size}: {state}"
-    )
+    summary = counts(analysis)
     axes = ",".join(analysis.network.axis_names)
     note = f"r S P: receptive field, effective stride, effective padding; [{axes}] when the axes differ"
     out = [
@@ -91,6 +85,7 @@ def _legend(analysis: Analysis, top: float) -> tuple[list[str], float, float]:
         ("merge aligned", "aligned merge"),
         ("merge misaligned", "misaligned merge"),
         ("misaligned-input", "input of a misaligned merge"),
+        *([("merge unchecked", "merge not checked")] if analysis.unchecked else []),
     ]:
         out.append(f'<g class="{cls}"><rect x="{x}" y="{y}" width="22" height="14" rx="3"/></g>')
         out.append(f'<text x="{x + 28}" y="{y + 11}">{label}</text>')

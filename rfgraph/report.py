@@ -69,7 +69,7 @@ def describe(analysis: Analysis, m: Misalignment) -> str:
     >>> describe(a, a.misalignments[0])
     "node 'sum' axis h: centres differ: a (r=3, S=1, P=0, centre=1), b (r=2, S=1, P=0, centre=1/2)"
     """
-    axis = analysis.network.axis_names[m.axis]
+    axis = m.axis_name
     anchor = _ANCHOR.get(m.rule, "centre")
     anchors = m.anchors()
     shown = []
@@ -288,7 +288,11 @@ def summary(analysis: Analysis) -> str:
     >>> print(summary(analyze(loads("layers: [{name: c, op: conv, kernel: 3}]"), 8)))
     network: 2 nodes, 0 merges, fields relative to input at 8x8: aligned
     """
-    net = analysis.network
+    return f"{analysis.network.name}: {counts(analysis)}"
+
+
+def counts(analysis: Analysis) -> str:
+    """The summary without the network's name: nodes, merges, the source and size, the verdict."""
     size = "" if analysis.input_size is None else f" at {shape(analysis.input_size)}"
     merges = len({m.node for m in analysis.misalignments})
     state = (
@@ -299,8 +303,8 @@ def summary(analysis: Analysis) -> str:
     unchecked = analysis.unchecked
     if unchecked:
         state += f" ({plural(len(unchecked), 'merge')} not checked)"
-    counts = f"{plural(len(analysis.nodes), 'node')}, {plural(len(analysis.merges), 'merge')}"
-    return f"{net.name}: {counts}, fields relative to {analysis.source}{size}: {state}"
+    nodes = f"{plural(len(analysis.nodes), 'node')}, {plural(len(analysis.merges), 'merge')}"
+    return f"{nodes}, fields relative to {analysis.source}{size}: {state}"
 
 
 def table(analysis: Analysis, nodes: Sequence[str] | None = None, erfs: ERFs = None) -> str:

@@ -290,6 +290,20 @@ def test_reprs_are_short():
     a = analyze(MODELS / "inception_resnet_v2.yaml")
     assert len(repr(a)) < 100 and len(repr(a.network)) < 100 and len(repr(a["Conv2d_7b_1x1"])) < 100
     assert repr(a) == "Analysis('inception_resnet_v2', 334 nodes, aligned)"
+    assert repr(a.nodes) == "<334 nodes: input, Conv2d_1a_3x3, Conv2d_2a_3x3, ...>"
+    one = analyze(loads(MISALIGNED_ONCE), 9)
+    assert repr(one) == "Analysis('network', 4 nodes, 1 misalignment)"
+    (m,) = one.misalignments
+    assert (m.axis, m.axis_name) == (0, "x") and one.to_dict()["misalignments"][0]["axis_name"] == "x"
+
+
+MISALIGNED_ONCE = """
+dims: 1
+layers:
+  - {name: a, op: conv, kernel: 3, padding: 1, inputs: [input]}
+  - {name: b, op: conv, kernel: 2, padding: [1, 0], inputs: [input]}
+  - {name: m, op: add, inputs: [a, b]}
+"""
 
 
 def test_nodes_are_collections_of_names_in_file_order_on_both_sides():

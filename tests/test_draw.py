@@ -204,3 +204,13 @@ def test_only_and_endpoints_draw_a_subset_with_edges_through_hidden_nodes(tmp_pa
         ("Mixed_6a", "Mixed_6e"),
         ("Mixed_6e", "Mixed_7a"),
     }
+
+
+def test_the_legend_counts_as_the_summary_does_and_shows_unchecked_merges():
+    net = loads(
+        "dims: 1\nalign: none\nlayers:\n  - {name: a, op: conv, kernel: 3, padding: 1, inputs: [input]}\n"
+        "  - {name: b, op: conv, kernel: 2, padding: [1, 0], inputs: [input]}\n  - {name: m, op: add, inputs: [a, b]}\n"
+    )
+    svg = to_svg(analyze(net))
+    assert "4 nodes, 1 merge, fields relative to input: aligned (1 merge not checked)" in svg
+    assert '<g class="merge unchecked">' in svg and "merge not checked</text>" in svg
