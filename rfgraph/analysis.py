@@ -340,7 +340,8 @@ def _input_size(network: Network, given: int | Sequence[int | None] | None) -> S
     if len(values) != network.dims or any(
         n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1) for n in values
     ):
-        msg = f"input size must be 1 or {network.dims} positive integers, got {list(values)}"
+        want = "one positive integer" if network.dims == 1 else f"1 or {network.dims} positive integers"
+        msg = f"input size must be {want}, got {list(values)}"
         raise network.error(msg)
     return values
 

@@ -242,6 +242,9 @@ def _draw(args: argparse.Namespace) -> int:
     from .analysis import analyze
     from .draw import to_svg
 
+    if args.output is not None and args.output.lower().rsplit(".", 1)[-1] in ("png", "pdf", "jpg", "jpeg"):
+        msg = "draw writes SVG: name the file .svg (rfgraph plot draws PNG and PDF)"
+        raise RFGraphError(msg, path=args.output)
     analysis = analyze(_network(args, args.file), args.input_size, relative_to=args.relative_to)
     _emit(to_svg(analysis, _select(args, analysis)), args.output)
     return 0

@@ -420,7 +420,7 @@ def box_table(box: InputBox) -> str:
         row = [a.axis, number(a.first) + mark, number(a.last) + mark, number(a.centre) + mark]
         if sized:
             row.append("none" if a.is_defined and a.clipped is None else _span(*(a.clipped or (None, None))))
-        row.append(number(a.padding_before))
+        row.append(number(a.padding_before) + (mark if a.padding_before is not None else ""))
         if sized:
             row.append(number(a.padding_after))
         rows.append(row)

@@ -184,9 +184,13 @@ def test_bad_input_sizes_are_usage_errors(spec, capsys, value, message):
     assert f"argument --input-size: {message}" in err and "Traceback" not in err
 
 
-def test_input_size_of_the_wrong_length_is_one_located_line(spec, capsys):
+def test_input_size_of_the_wrong_length_is_one_located_line(spec, tmp_path, capsys):
     assert main(["analyze", spec(ALIGNED), "--input-size", "8x8x8"]) == 2
     assert capsys.readouterr().err.endswith("input size must be 1 or 2 positive integers, got [8, 8, 8]\n")
+    one = tmp_path / "one.yaml"
+    one.write_text("dims: 1\nlayers: [{name: c, op: conv, kernel: 3}]\n")
+    assert main(["analyze", str(one), "--input-size", "8x8"]) == 2
+    assert capsys.readouterr().err.endswith("input size must be one positive integer, got [8, 8]\n")
 
 
 def test_names_the_terminal_cannot_encode_are_escaped(spec):

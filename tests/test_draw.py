@@ -214,3 +214,12 @@ def test_the_legend_counts_as_the_summary_does_and_shows_unchecked_merges():
     svg = to_svg(analyze(net))
     assert "4 nodes, 1 merge, fields relative to input: aligned (1 merge not checked)" in svg
     assert '<g class="merge unchecked">' in svg and "merge not checked</text>" in svg
+
+
+def test_draw_refuses_a_picture_format_it_does_not_write(tmp_path, capsys):
+    assert main(["draw", str(MODELS / "vgg_16.yaml"), "-o", str(tmp_path / "net.png")]) == 2
+    assert (
+        capsys.readouterr().err
+        == f"{tmp_path / 'net.png'}: draw writes SVG: name the file .svg (rfgraph plot draws PNG and PDF)\n"
+    )
+    assert not (tmp_path / "net.png").exists()

@@ -377,7 +377,7 @@ def test_without_a_size_there_is_no_in_image_column_and_stars_mark_what_is_assum
     assert main(["locate", str(path), "c", "1", "1"]) == 0
     out = capsys.readouterr().out
     assert "in image" not in out and "padding after" not in out
-    assert out.splitlines()[3].split() == ["h", "2*", "4*", "3*", "0"]
+    assert out.splitlines()[3].split() == ["h", "2*", "4*", "3*", "0*"]  # padding before follows first
     assert out.rstrip().endswith(
         "*: assumes input sizes divisible by 'same' layers' strides; give --input-size for exact values."
     )
