@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from rfgraph import analyze, loads
 from rfgraph.cli import main
 from rfgraph.ops import OPS
 
@@ -83,3 +84,18 @@ def test_the_op_table_names_every_op_and_parameter():
         row = next(line for line in table.splitlines() if f"`{name}`" in line)
         for p in op.params:
             assert p.name in row, (name, p.name)
+
+
+NETWORKS = [block for block in blocks("yaml") if "layers:" in block]
+
+
+@pytest.mark.parametrize("text", NETWORKS, ids=lambda t: t.split("\n", 1)[0][:40])
+def test_yaml_examples_load_and_check(text):
+    analysis = analyze(loads(text))
+    if "name: wavenet" in text:  # the causal stack: aligned by ends, as the README says
+        assert analysis.aligned and analysis.network.align == "end"
+        assert not analyze(loads(text.replace("align: end", "align: centre"))).aligned
+
+
+def test_there_are_networks_in_yaml_to_load():
+    assert len(NETWORKS) == 2
