@@ -459,6 +459,11 @@ _FOREIGN_NAMES = {
     "deconv": "transposed_conv",
     "deconvolution": "transposed_conv",
     "upsampling": "upsample",
+    "upscale": "upsample",
+    "bilinear": "upsample",
+    "bicubic": "upsample",
+    "nearest": "upsample",
+    "rescale": "resize",
     "interpolate": "resize",
     "interpolation": "resize",
     "maxpool": "max_pool",
@@ -474,7 +479,13 @@ _FOREIGN_NAMES = {
 }
 # An unknown name with one of these in it meant an op that changes strides or sizes: suggesting
 # a pointwise op ('upsample' -> 'scale') would silently keep the stride.
-_RESAMPLING_HINTS = re.compile("up|down|sampl|resiz|interp|transp|deconv|shuffle|pool|stride|crop|pad|space")
+_RESAMPLING_HINTS = re.compile(
+    "up|down|sub|sampl|scal|resiz|interp|linear|cubic|nearest|transp|deconv|shuffle|pool|stride|crop|pad|space"
+)
+# ... and of those, none that goes the other way, or reads the whole input
+_UP, _DOWN = re.compile("up|unpool|transp|deconv|depth_to"), re.compile("down|sub|unshuffle|space_to")
+_UP_OPS = frozenset(["upsample", "transposed_conv", "pixel_shuffle", "depth_to_space"])
+_DOWN_OPS = frozenset(["pool", "max_pool", "avg_pool", "pixel_unshuffle", "space_to_depth"])
 
 
 def _suggest_op(word: str) -> str:
@@ -484,8 +495,14 @@ def _suggest_op(word: str) -> str:
             return f"did you mean {candidate!r}? "
         if candidate in _FOREIGN_NAMES:
             return f"did you mean {_FOREIGN_NAMES[candidate]!r}? "
-    options = sorted(RESHAPING) if _RESAMPLING_HINTS.search(word.lower()) else list(OPS)
-    return _did_you_mean(word, options, cutoff=0.75)
+    lower = word.lower()
+    if not _RESAMPLING_HINTS.search(lower):
+        return _did_you_mean(word, list(OPS), cutoff=0.75)
+    options = {v for v in RESHAPING if OPS[v] is not OPS["global_pool"] and OPS[v] is not OPS["global"]}
+    options -= (_UP_OPS if _DOWN.search(lower) else frozenset()) | (
+        _DOWN_OPS if _UP.search(lower) else frozenset()
+    )
+    return _did_you_mean(word, sorted(options), cutoff=0.75)
 
 
 @dataclass(frozen=True, slots=True)

@@ -235,6 +235,8 @@ def test_names_are_text_or_numbers(name):
         ("MaxPool2d", "did you mean 'max_pool'?"),
         ("interpolate", "did you mean 'resize'?"),
         ("ReLU_6", "did you mean 'relu6'?"),
+        ("bilinear", "did you mean 'upsample'?"),
+        ("rescale", "did you mean 'resize'?"),
     ],
 )
 def test_unknown_ops_suggest_an_op_of_the_same_kind(op, suggestion):
@@ -242,14 +244,19 @@ def test_unknown_ops_suggest_an_op_of_the_same_kind(op, suggestion):
         loads(f"layers: [{{name: c, op: {op}}}]")
 
 
-@pytest.mark.parametrize("op", ["downsample", "upscale", "strided_scale", "sampler"])
-def test_a_resampling_word_never_suggests_a_pointwise_op(op):
+@pytest.mark.parametrize(
+    "op", ["downsample", "upscale", "strided_scale", "sampler", "scale2x", "subsample", "unpool", "linear2x"]
+)
+def test_a_resampling_word_never_suggests_a_pointwise_or_global_op_or_the_other_direction(op):
     with pytest.raises(RFGraphError) as info:
-        loads(f"layers: [{{name: c, op: {op}}}]")
+        loads(f"layers: [{{name: c, op: {op}, factor: 2}}]")
     hint = info.value.message.split("(", 1)[1]
     if hint.startswith("did you mean"):
         suggested = hint.split("'")[1]
         assert OPS[suggested] is not OPS["relu"] and OPS[suggested].merge is None, suggested
+        assert OPS[suggested] not in (OPS["global_pool"], OPS["global"]), suggested
+        assert not ({"sub", "down"} & {op[:3], op[:4]} and suggested in ("upsample", "transposed_conv"))
+        assert not (op.startswith(("up", "un")) and "pool" in suggested), suggested
 
 
 @pytest.mark.parametrize(
