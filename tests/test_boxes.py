@@ -113,15 +113,15 @@ def test_coverage_uses_the_exact_boxes():
 
 def test_boxes_are_none_without_a_size_and_for_global_maps():
     a = analyze(loads(CONVNEXT_STEM))
-    assert clipped_boxes(a, "dwconv", 0) is None
+    assert clipped_boxes(a, "dwconv") is None
     g = analyze(loads("dims: 1\nlayers: [{name: c, op: conv, kernel: 3}, {name: g, op: global_pool}]"), 8)
-    assert clipped_boxes(g, "g", 0) is None
+    assert clipped_boxes(g, "g") is None
 
 
 def test_a_huge_kernel_costs_only_the_offsets_that_land_inside():
     a = analyze(loads("dims: 1\nlayers: [{name: c, op: conv, kernel: 999999999, padding: 499999999}]"), 4)
-    first, last = clipped_boxes(a, "c", 0)
-    assert (first.tolist(), last.tolist()) == ([0, 0, 0, 0], [3, 3, 3, 3])
+    found = clipped_boxes(a, "c")
+    assert (found.first.tolist(), found.last.tolist()) == ([[0, 0, 0, 0]], [[3, 3, 3, 3]])
     assert a["c"].r == (999999999,)
 
 
