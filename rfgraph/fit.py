@@ -21,10 +21,11 @@ class Border:
 class Coverage:
     """How much of the input one output's features see, per axis.
 
-    ``whole[i]`` counts the features along axis ``i`` that read the first and
-    the last input pixel on that axis (exact boxes on the finite maps), out of
-    ``size[i]``; None where the output has no local field there (or maps too
-    large to walk, see :data:`rfgraph.boxes.MAX_FEATURES`).
+    ``whole[i]`` counts the indices along axis ``i`` all of whose features read
+    the first and the last input pixel on that axis (exact boxes on the finite
+    maps, :mod:`rfgraph.boxes`), out of ``size[i]``; so every feature sees the
+    whole input exactly when ``whole == size``. None where the output has no
+    local field (or maps too large to walk, see :data:`rfgraph.boxes.MAX_FEATURES`).
     """
 
     node: str
@@ -121,19 +122,17 @@ def check_input_size(analysis: Analysis) -> InputFit:
 
 
 def _coverage(analysis: Analysis, node: str, n: tuple[int, ...]) -> Coverage:
-    whole: list[int | None] = []
-    for i in range(len(n)):
-        try:
-            boxes = clipped_boxes(analysis, node, i)
-        except RFGraphError:  # maps too large to walk
-            boxes = None
-        if boxes is None:
-            whole.append(None)
-            continue
-        first, last = boxes
-        whole.append(int(((first == 0) & (last == n[i] - 1)).sum()))
     size = analysis[node].size
     assert size is not None
+    whole: list[int | None] = [None] * len(n)
+    try:
+        found = clipped_boxes(analysis, node)
+    except RFGraphError:  # maps too large to walk
+        found = None
+    for k, i in enumerate(() if found is None else found.axes):
+        assert found is not None
+        ends = (found.first[k] == 0) & (found.last[k] == n[i] - 1)
+        whole[i] = int(ends.all(axis=tuple(j for j in range(ends.ndim) if j != k)).sum())
     return Coverage(node, tuple(whole), size)
 
 

@@ -5,8 +5,9 @@ The page needs no network: its style, script, data and image are inline. What it
 
 - r, S, P, r_min, size, flags and the ERF summary of the centre feature (computed here);
 - for the nodes one can click, the exact :class:`~rfgraph.fields.Field` (period, step, a box per
-  phase) and the clipped boxes of every feature (:func:`rfgraph.boxes.every_clipped_box`, two
-  integers per feature and axis): a click reads :func:`rfgraph.locate.locate`'s box off them, exactly;
+  phase) and the clipped boxes of every feature (:func:`rfgraph.boxes.every_clipped_box`): per axis
+  two integers per index when every feature's box is the product of those (the common case), else
+  two per feature and axis; a click reads :func:`rfgraph.locate.locate`'s box off them, exactly;
 - for every layer, the taps it uses along each axis at the analysed sizes, and for every merge its
   inputs, their channel counts and the axes on which they are global: the browser walks them from
   the clicked feature down to the input, as :mod:`rfgraph.effective` does, and gets that feature's
@@ -21,11 +22,12 @@ import base64
 import json
 import math
 from collections.abc import Sequence
+from functools import reduce
 from importlib import resources
 from typing import Any
 
 from .analysis import Analysis
-from .boxes import every_clipped_box
+from .boxes import Boxes, every_clipped_box
 from .draw import to_svg
 from .effective import ERF, MASS, channel_counts, erfs, layer_taps
 from .errors import RFGraphError
@@ -144,7 +146,7 @@ def _data(analysis: Analysis, shown: list[str], found: dict[str, ERF], image: st
     net = analysis.network
     dims = range(net.dims)
     keep = set(shown)
-    boxes = [every_clipped_box(analysis, shown, i) for i in dims]
+    boxes = every_clipped_box(analysis, shown)
     counts = channel_counts(net)
     fit = check_input_size(analysis)
     out = []
@@ -184,7 +186,7 @@ def _data(analysis: Analysis, shown: list[str], found: dict[str, ERF], image: st
                 "border": list(fit.border_axes(v)),
                 "fields": [_field(a.field) for a in rf.axes],
                 "why": [None if a.why is None else a.why.value for a in rf.axes],
-                "clipped": [_clipped(boxes[i].get(v)) for i in dims],
+                "clipped": _clipped(boxes.get(v), net.dims),
                 "erf": found[v].to_dict(),
             }
         out.append(entry)
@@ -230,8 +232,44 @@ def _field(field: Field | None) -> dict[str, Any] | None:
     }
 
 
-def _clipped(boxes: Any) -> list[list[int]] | None:
-    return None if boxes is None else [boxes[0].tolist(), boxes[1].tolist()]
+def _clipped(found: Boxes | None, dims: int) -> dict[str, Any] | None:
+    """Per axis (first, last) lists when they give every feature's box (the common case; null on an
+    axis the boxes are not on), else whole maps."""
+    if found is None:
+        return None
+    axes = _separable(found)
+    if axes is None:
+        return {"map": [found.first.ravel().tolist(), found.last.ravel().tolist()]}
+    per_axis: list[list[Any] | None] = [None] * dims
+    for i, (first, last) in zip(found.axes, axes, strict=True):
+        per_axis[i] = [first.tolist(), last.tolist()]
+    return {"axes": per_axis}
+
+
+def _separable(found: Boxes) -> list[tuple[Any, Any]] | None:
+    """Per axis, the first and last pixel of each index's features, if every feature's box is the
+    product of those (and it reads exactly where all of them are non-empty)."""
+    import numpy as np
+
+    dims = found.first.shape[0]
+    axes = []
+    for i in range(dims):
+        others = tuple(j for j in range(dims) if j != i)
+        axes.append((found.first[i].min(axis=others), found.last[i].max(axis=others)))
+    grid = np.ix_(*(np.arange(len(first)) for first, _ in axes))
+    reads = reduce(
+        np.logical_and, [(first <= last)[at] for (first, last), at in zip(axes, grid, strict=True)]
+    )
+    if not np.array_equal(reads, found.reads):
+        return None
+    for i, ((first, last), at) in enumerate(zip(axes, grid, strict=True)):
+        shape = found.first[i].shape
+        if not (
+            np.array_equal(np.broadcast_to(first[at], shape)[reads], found.first[i][reads])
+            and np.array_equal(np.broadcast_to(last[at], shape)[reads], found.last[i][reads])
+        ):
+            return None
+    return axes
 
 
 def _table(analysis: Analysis, shown: list[str], found: dict[str, ERF]) -> str:

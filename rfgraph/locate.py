@@ -11,8 +11,9 @@ the analysis' source: the network input, or the node given as ``relative_to``.
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
@@ -27,10 +28,10 @@ class AxisBox:
     """The input box one feature reads along one axis.
 
     ``first``/``last``/``centre`` are unclipped input coordinates (negative or
-    past the end where they lie in padding). ``clipped`` is the bounding box of
-    the input pixels the feature really reads on the finite maps of the given
-    input size (None without a size, or when it reads only padding; on every
-    axis when it reads nothing along one).
+    past the end where they lie in padding). ``clipped`` is this axis' side of
+    the bounding box of the input pixels the feature really reads on the finite
+    maps of the given input size (:mod:`rfgraph.boxes`); None without a size,
+    when it reads no pixel, or when the node has no local field on some axis.
     ``padding_before``/``padding_after`` count the unclipped box's positions
     outside the image (after: None without a size). Where the feature has no
     box (no local field, or a hole that reads nothing) ``note`` says why.
@@ -83,11 +84,12 @@ class InputBox:
 
 @dataclass(frozen=True, slots=True)
 class AxisRange:
-    """The features ``first..last`` whose box contains one input coordinate; ``count`` of them do.
+    """Along one axis, the indices ``first..last`` of the features whose box contains an input
+    pixel; ``count`` distinct indices are some such feature's.
 
-    With an integer stride the features in between all do; with upsampling or
-    dilation some may not. None (and count 0) when no feature's box contains
-    it, or when the node has no local field (then ``note`` says why).
+    With an integer stride the indices in between all are; with upsampling or
+    dilation some may not be. None (and count 0) when no feature's box contains
+    the pixel, or when the node has no local field (then ``note`` says why).
     """
 
     axis: str
@@ -108,20 +110,21 @@ class AxisRange:
 
 @dataclass(frozen=True, slots=True)
 class FeatureRange:
-    """The features of ``node`` whose box contains input pixel ``pixel``, per axis."""
+    """The features of ``node`` whose box contains input pixel ``pixel``: ``count`` of them.
+
+    Per axis, ``axes`` gives the first and last index of such a feature and how
+    many distinct indices there are (the projection of the set on that axis).
+    Without an input size the set is the product of the axes' ranges; with one,
+    a feature's box is its exact clipped box, and the set need not be a product
+    (then ``count`` is less than the product of the axes' counts).
+    """
 
     node: str
     pixel: tuple[int, ...]
     axes: tuple[AxisRange, ...]
+    count: int
     size: tuple[int, ...] | None
     size_dependent: bool = False
-
-    @property
-    def count(self) -> int:
-        total = 1
-        for a in self.axes:
-            total *= a.count
-        return total
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -181,27 +184,19 @@ def locate(analysis: Analysis, node: str, feature: Sequence[int]) -> InputBox:
     index = _coordinates(analysis, node, feature, "feature index", rf.size, "feature map")
     n = _source_size(analysis)
     names = analysis.network.axis_names
+    found = None if n is None else clipped_boxes(analysis, node)
+    read = None if found is None else found.box(index)
     axes = []
-    reads_nothing = False  # along some axis: a hole between taps, or only padding
     for i, (axis, x) in enumerate(zip(rf.axes, index, strict=True)):
         box = None if axis.field is None else axis.field.box(x)
         if box is None:
-            reads_nothing |= axis.field is not None
             axes.append(AxisBox(names[i], None, None, None, None, None, None, _why(analysis, node, i, axis)))
             continue
         first, last = box
-        clipped = None
-        if n is not None:
-            boxes = clipped_boxes(analysis, node, i)
-            assert boxes is not None
-            lo, hi = int(boxes[0][x]), int(boxes[1][x])
-            clipped = (lo, hi) if lo <= hi else None
-            reads_nothing |= clipped is None
         before = max(0, min(last, -1) - first + 1)
         after = None if n is None else max(0, last - max(first, n[i]) + 1)
+        clipped = None if read is None else read[i]
         axes.append(AxisBox(names[i], first, last, Fraction(first + last, 2), clipped, before, after))
-    if n is not None and reads_nothing:  # then it reads no pixel at all
-        axes = [replace(a, clipped=None) for a in axes]
     return InputBox(node, index, tuple(axes), n, rf.size_dependent)
 
 
@@ -222,8 +217,9 @@ def locate_pixel(analysis: Analysis, node: str, pixel: Sequence[int]) -> Feature
     Returns
     -------
     FeatureRange
-        Per axis the first and last such feature and how many there are; None
-        when no feature sees the pixel, with a ``note`` where there is no field.
+        How many features see the pixel, and per axis the first and last index
+        of one and how many indices are some one's; None when no feature sees
+        it, with a ``note`` where there is no field.
 
     Raises
     ------
@@ -251,23 +247,32 @@ def locate_pixel(analysis: Analysis, node: str, pixel: Sequence[int]) -> Feature
     n = _source_size(analysis)
     where = _coordinates(analysis, node, pixel, "input pixel", n, "input")
     names = analysis.network.axis_names
+    import numpy as np
+
+    found = None if n is None else clipped_boxes(analysis, node)
+    seen = None if found is None else found.holding(where)
     axes = []
     for i, (axis, u) in enumerate(zip(rf.axes, where, strict=True)):
         if axis.field is None:
             axes.append(AxisRange(names[i], None, None, 0, _why(analysis, node, i, axis)))
-        elif n is None:
+        elif found is None or seen is None:
             axes.append(_unclipped_range(names[i], axis.field, u))
-        else:
-            boxes = clipped_boxes(analysis, node, i)
-            assert boxes is not None
-            hits = ((boxes[0] <= u) & (u <= boxes[1])).nonzero()[0]
+        else:  # the features whose box holds the pixel on every axis, projected on this one
+            k = found.axes.index(i)
+            hits = np.flatnonzero(
+                np.logical_or.reduce(seen, axis=tuple(j for j in range(seen.ndim) if j != k))
+            )
             count = len(hits)
             axes.append(
                 AxisRange(names[i], int(hits[0]), int(hits[-1]), count)
                 if count
                 else AxisRange(names[i], None, None)
             )
-    return FeatureRange(node, where, tuple(axes), rf.size, rf.size_dependent)
+    # where some axis has no box, no feature has one: the product is 0
+    total = (
+        int(seen.sum()) if seen is not None and seen.ndim == len(axes) else math.prod(a.count for a in axes)
+    )
+    return FeatureRange(node, where, tuple(axes), total, rf.size, rf.size_dependent)
 
 
 def _unclipped_range(name: str, field: Field, u: int) -> AxisRange:

@@ -12,6 +12,7 @@ at/after a map's size is padding and reads nothing. Only the parsed layers
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from fractions import Fraction
@@ -59,6 +60,7 @@ class Brute:
             self.sizes[v] = input_size if v == net.input else self._size(net.layers[v])
         self.deps = lru_cache(maxsize=None)(self._deps)
         self.finite = lru_cache(maxsize=None)(self._finite)
+        self.finite_box = lru_cache(maxsize=None)(self._finite_box)
         self.state: dict[tuple[str, int], str] = {}  # "local", "global", "undefined", "unknown"
         self.fields: dict[tuple[str, int], tuple[int, Fraction] | None] = {}  # (period, S)
         for v in self.order:
@@ -303,6 +305,43 @@ class Brute:
         if self.is_global_op(layer, a):
             return frozenset()
         return frozenset().union(*(self.finite(layer.inputs[0], a, y) for y in self.reads(layer, a, x) or ()))
+
+    def _finite_box(
+        self, v: str, axes: tuple[int, ...], x: tuple[int, ...]
+    ) -> tuple[tuple[int, int], ...] | None:
+        """The bounding box on ``axes`` of the input pixels feature ``x`` (one index per axis of
+        ``axes``) really reads on the finite maps, walking the maps on those axes position by position:
+        a layer's feature reads every combination of its per-axis taps; a merge reads its inputs that
+        are local on every one of ``axes`` (the others are left out, as they are of fields)."""
+        n = self.sizes[v]
+        assert n is not None
+        if any(c < 0 or c >= n[a] for a, c in zip(axes, x, strict=True)):
+            return None
+        if v == self.net.input:
+            return tuple((c, c) for c in x)
+        layer = self.net.layers[v]
+        if self.is_merge(layer):
+            found = [
+                self.finite_box(
+                    u,
+                    axes,
+                    tuple(0 if self.broadcast(layer, u, a) else c for a, c in zip(axes, x, strict=True)),
+                )
+                for u in layer.inputs
+                if all(self.state[u, a] == "local" for a in axes)
+            ]
+        elif any(self.is_global_op(layer, a) for a in axes):
+            return None
+        else:
+            taps = [self.reads(layer, a, c) or () for a, c in zip(axes, x, strict=True)]
+            found = [self.finite_box(layer.inputs[0], axes, y) for y in itertools.product(*taps)]
+        boxes = [b for b in found if b is not None]
+        if not boxes:
+            return None
+        return tuple((min(b[k][0] for b in boxes), max(b[k][1] for b in boxes)) for k in range(len(axes)))
+
+    def local_axes(self, v: str) -> tuple[int, ...]:
+        return tuple(a for a in range(self.net.dims) if self.state[v, a] == "local")
 
     def interval(self, v: str, a: int, x: int) -> tuple[int, int] | None:
         got = self.deps(v, a, x)

@@ -6,11 +6,16 @@ feature (PyTorch's own answer) showed input pixels that the infinite-map picture
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
-from brute import Brute
+import yaml
+from brute import Brute, SizeError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from randomnets import random_networks
 
 from rfgraph import analyze, loads
-from rfgraph.boxes import clipped_boxes
+from rfgraph.boxes import clipped_boxes, every_clipped_box
 from rfgraph.fit import check_input_size
 from rfgraph.locate import locate, locate_pixel
 
@@ -113,15 +118,15 @@ def test_coverage_uses_the_exact_boxes():
 
 def test_boxes_are_none_without_a_size_and_for_global_maps():
     a = analyze(loads(CONVNEXT_STEM))
-    assert clipped_boxes(a, "dwconv", 0) is None
+    assert clipped_boxes(a, "dwconv") is None
     g = analyze(loads("dims: 1\nlayers: [{name: c, op: conv, kernel: 3}, {name: g, op: global_pool}]"), 8)
-    assert clipped_boxes(g, "g", 0) is None
+    assert clipped_boxes(g, "g") is None
 
 
 def test_a_huge_kernel_costs_only_the_offsets_that_land_inside():
     a = analyze(loads("dims: 1\nlayers: [{name: c, op: conv, kernel: 999999999, padding: 499999999}]"), 4)
-    first, last = clipped_boxes(a, "c", 0)
-    assert (first.tolist(), last.tolist()) == ([0, 0, 0, 0], [3, 3, 3, 3])
+    found = clipped_boxes(a, "c")
+    assert (found.first.tolist(), found.last.tolist()) == ([[0, 0, 0, 0]], [[3, 3, 3, 3]])
     assert a["c"].r == (999999999,)
 
 
@@ -136,3 +141,163 @@ def test_a_feature_that_reads_nothing_along_one_axis_reads_no_pixel():
     # only padding along h: nothing along w either
     a = analyze(loads("layers: [{name: p, op: pad, padding: [[2, 0], 0]}]"), 4)
     assert [x.clipped for x in locate(a, "p", (0, 1)).axes] == [None, None]
+
+
+# issue 10's repro: two branches padded on opposite corners, added
+OPPOSITE_CORNERS = """
+align: none
+layers:
+  - {name: a, op: pad, padding: [[0, 2], [2, 0]]}
+  - {name: b, op: pad, padding: [[2, 0], [0, 2]], inputs: [input]}
+  - {name: add, op: add, inputs: [a, b]}
+"""
+
+
+def test_a_merge_input_that_reads_only_padding_adds_nothing_on_any_axis():
+    # feature (2, 0): branch a reads pixel (2, -2), padding; branch b reads pixel (0, 0)
+    a = analyze(loads(OPPOSITE_CORNERS), 6)
+    assert [x.clipped for x in locate(a, "add", (2, 0)).axes] == [(0, 0), (0, 0)]
+    assert Brute(a.network, (6, 6)).finite_box("add", (0, 1), (2, 0)) == ((0, 0), (0, 0))
+    # per axis, h would have said 0..2: branch a reads row 2 along h
+    # pixel (2, 0) is read by (4, 0) through b only, and by (2, 2), (3, 2), (4, 2) through both
+    found = locate_pixel(a, "add", (2, 0))
+    assert found.count == 4
+    assert [(x.first, x.last, x.count) for x in found.axes] == [(2, 4, 3), (0, 2, 2)]
+    assert check_input_size(a).outputs[0].whole == (0, 0)
+
+
+pair = st.lists(st.integers(-1, 3), min_size=2, max_size=2)
+
+
+def _same_size_conv(k, d, s, before):
+    """A stride-1 conv whose pads add up to its span less one: it keeps the size."""
+    span = [d_ * (k_ - 1) for k_, d_ in zip(k, d, strict=True)]
+    pads = [[min(b, t), t - min(b, t)] for b, t in zip(before, span, strict=True)]
+    return {"op": "conv", "kernel": k, "dilation": d, "padding": pads}
+
+
+two = st.lists(st.integers(1, 3), min_size=2, max_size=2)
+# size-keeping layers (so that branches meet), shifted or dilated into the padding on either side
+SAME_SIZE = st.one_of(
+    st.builds(
+        lambda a: {"op": "pad", "padding": [[x, -x] for x in a]},
+        st.lists(st.integers(-3, 3), min_size=2, max_size=2),
+    ),
+    st.builds(_same_size_conv, two, two, two, st.lists(st.integers(0, 6), min_size=2, max_size=2)),
+)
+ANY_LAYER = st.one_of(
+    st.builds(lambda p: {"op": "pad", "padding": p}, st.lists(pair, min_size=2, max_size=2)),
+    st.builds(
+        lambda k, s, d, p: {"op": "conv", "kernel": k, "stride": s, "dilation": d, "padding": p},
+        st.lists(st.integers(1, 3), min_size=2, max_size=2),
+        st.lists(st.integers(1, 3), min_size=2, max_size=2),
+        st.lists(st.integers(1, 2), min_size=2, max_size=2),
+        st.lists(st.lists(st.integers(0, 3), min_size=2, max_size=2), min_size=2, max_size=2),
+    ),
+    st.builds(
+        lambda k, s, p: {"op": "transposed_conv", "kernel": k, "stride": s, "padding": p},
+        st.lists(st.integers(1, 3), min_size=2, max_size=2),
+        st.lists(st.integers(1, 3), min_size=2, max_size=2),
+        st.lists(st.lists(st.integers(0, 1), min_size=2, max_size=2), min_size=2, max_size=2),
+    ),
+    st.builds(
+        lambda c: {"op": "crop", "crop": c},
+        st.lists(st.lists(st.integers(0, 1), min_size=2, max_size=2), min_size=2, max_size=2),
+    ),
+)
+
+
+@st.composite
+def merged_branches(draw):
+    """(YAML text, size): maybe a stem, then branches shifted or dilated into the padding on either
+    side, merged unchecked, then maybe one more layer: merges whose inputs read nothing at different
+    features."""
+    layers, ends = [], []
+    stem = "input"
+    if draw(st.booleans()):  # strides that leave remainders, transposed convs, crops
+        layers.append({"name": "stem", **draw(ANY_LAYER), "inputs": ["input"]})
+        stem = "stem"
+    for b in range(draw(st.integers(2, 3))):
+        below = stem
+        for k in range(draw(st.integers(1, 2))):
+            layers.append({"name": f"b{b}_{k}", **draw(SAME_SIZE), "inputs": [below]})
+            below = f"b{b}_{k}"
+        ends.append(below)
+    layers.append({"name": "m", "op": draw(st.sampled_from(["add", "concat"])), "inputs": ends})
+    if draw(st.booleans()):
+        layers.append({"name": "after", **draw(ANY_LAYER), "inputs": ["m"]})
+    return yaml.safe_dump({"align": "none", "layers": layers}, sort_keys=False), draw(st.integers(2, 9))
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(random_networks(max_layers=6, sizes=(2, 9), dims=(2,)), merged_branches()))
+def test_2d_boxes_are_the_brute_forces(case):
+    """Every feature's box (and locate's at a few), the features a few pixels are seen by, and the
+    coverage, on whole 2-D maps."""
+    text, size = case
+    net = loads(text)
+    if size is None:
+        return
+    try:
+        brute = Brute(net, (size, size))
+    except SizeError:
+        return
+    a = analyze(net, size)
+    found = every_clipped_box(a, list(a.nodes))
+    for v in a.nodes:
+        axes = brute.local_axes(v)
+        if not axes:
+            assert v not in found
+            continue
+        n = a[v].size
+        for index in np.ndindex(*(n[i] for i in axes)):
+            feature = [0, 0]
+            for i, x in zip(axes, index, strict=True):
+                feature[i] = x
+            want = brute.finite_box(v, axes, index)
+            got = found[v].box(tuple(feature))
+            assert got == (None if want is None else dict(zip(axes, want, strict=True))), (v, feature)
+            if index in (
+                tuple(0 for _ in axes),
+                tuple(n[i] - 1 for i in axes),
+                tuple(n[i] // 2 for i in axes),
+            ):
+                assert [b.clipped for b in locate(a, v, feature).axes] == [
+                    None if got is None else got.get(i) for i in range(2)
+                ]
+        every = {index: brute.finite_box(v, axes, index) for index in np.ndindex(*(n[i] for i in axes))}
+        corners = {
+            (0, 0),
+            (0, size - 1),
+            (size - 1, 0),
+            (size - 1, size - 1),
+            (size // 2, size // 2),
+            (1, size - 2),
+        }
+        for pixel in sorted(p for p in corners if min(p) >= 0):
+            seen = [
+                index
+                for index, b in every.items()
+                if b and all(lo <= pixel[i] <= hi for i, (lo, hi) in zip(axes, b, strict=True))
+            ]
+            got = locate_pixel(a, v, pixel)
+            assert got.count == (len(seen) if len(axes) == 2 else 0)
+            for k, i in enumerate(axes):
+                along = sorted({s[k] for s in seen})
+                want_range = (along[0], along[-1], len(along)) if along else (None, None, 0)
+                assert (got.axes[i].first, got.axes[i].last, got.axes[i].count) == want_range
+    for out in check_input_size(a).outputs:
+        axes = brute.local_axes(out.node)
+        n = a[out.node].size
+        boxes = {
+            index: brute.finite_box(out.node, axes, index) for index in np.ndindex(*(n[i] for i in axes))
+        }
+        if len(axes) == 2:
+            assert out.sees_whole_input == all(b == ((0, size - 1), (0, size - 1)) for b in boxes.values())
+        for k, i in enumerate(axes):
+            whole = [
+                x
+                for x in range(n[i])
+                if all(b is not None and b[k] == (0, size - 1) for index, b in boxes.items() if index[k] == x)
+            ]
+            assert out.whole[i] == len(whole)

@@ -744,10 +744,9 @@ class HolesAndDense(nn.Module):
         return self.holes(x) + F.interpolate(self.dense(x), scale_factor=(1, 3))[:, :, :, :-1]
 
 
-def test_boxes_are_per_axis_at_a_merge_whose_input_reads_nothing_along_the_other_axis():
+def test_boxes_are_exact_at_a_merge_whose_input_reads_nothing_along_the_other_axis():
     """Feature (2, 2) of the sum: the transposed branch reads nothing along w there (a hole), so in 2-D
-    it reads nothing at all and only the dense branch's row 2 is read; per axis, rfgraph still counts
-    the transposed branch's rows 1..3 along h. At (2, 3), where both branches read, the boxes agree."""
+    it reads nothing at all and only the dense branch's row 2 is read. At (2, 3) both branches read."""
     from oracle import measured_box
 
     from rfgraph.importers import from_torch
@@ -755,10 +754,38 @@ def test_boxes_are_per_axis_at_a_merge_whose_input_reads_nothing_along_the_other
 
     module = HolesAndDense()
     analysis = analyze(from_torch(module, 6), [6, 6])
-    assert [a.clipped for a in locate(analysis, "add", (2, 2)).axes] == [(1, 3), (0, 0)]
+    for feature in [(2, 2), (2, 3), (0, 0), (5, 5)]:
+        got = tuple(a.clipped for a in locate(analysis, "add", feature).axes)
+        assert got == measured_box(module, (6, 6), feature), feature
     assert measured_box(module, (6, 6), (2, 2)) == ((2, 2), (0, 0))
-    assert [a.clipped for a in locate(analysis, "add", (2, 3)).axes] == [(1, 3), (1, 1)]
-    assert measured_box(module, (6, 6), (2, 3)) == ((1, 3), (1, 1))
+
+
+class OppositeCorners(nn.Module):
+    """Issue 10's repro: the input padded on opposite corners, twice, and added."""
+
+    def forward(self, x):
+        return F.pad(x, (2, 0, 0, 2)) + F.pad(x, (0, 2, 2, 0))
+
+
+def test_opposite_corner_pads_read_what_pytorch_reads():
+    from oracle import measured_box
+
+    from rfgraph import loads
+    from rfgraph.locate import locate
+
+    text = """
+align: none
+layers:
+  - {name: a, op: pad, padding: [[0, 2], [2, 0]]}
+  - {name: b, op: pad, padding: [[2, 0], [0, 2]], inputs: [input]}
+  - {name: add, op: add, inputs: [a, b]}
+"""
+    analysis = analyze(loads(text), 6)
+    for feature in [(2, 0), (0, 2), (2, 2), (4, 6), (7, 7), (0, 0)]:
+        got = tuple(a.clipped for a in locate(analysis, "add", feature).axes)
+        want = measured_box(OppositeCorners(), (6, 6), feature)
+        assert got == want, feature
+    assert measured_box(OppositeCorners(), (6, 6), (2, 0)) == ((0, 0), (0, 0))
 
 
 def test_from_torch_loads_the_text_it_writes():

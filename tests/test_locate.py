@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from fractions import Fraction
 from pathlib import Path
@@ -280,10 +281,28 @@ def test_cli_locate_bad_coordinates_exit_2(net, capsys, argv, message):
 # --- cross-check against the brute force on random chains and DAGs ---------------------------------
 
 
-def _reads_nothing_elsewhere(net, brute, v, i):
-    """Whether feature 0 of v reads nothing along an axis other than i: then it reads no pixel at all."""
-    others = [j for j in range(net.dims) if j != i and brute.state[v, j] == "local"]
-    return any(brute.interval(v, j, 0) is None or brute.clipped(v, j, 0) is None for j in others)
+def _clipped(brute, v, feature):
+    """Brute force: per axis of the map, the bounding box of the pixels the feature reads, on the
+    axes where v is local (None elsewhere); None when it reads no pixel."""
+    axes = brute.local_axes(v)
+    box = brute.finite_box(v, axes, tuple(feature[a] for a in axes))
+    if box is None:
+        return None
+    return [box[axes.index(i)] if i in axes else None for i in range(brute.net.dims)]
+
+
+def _seeing(brute, v, size, pixel):
+    """Brute force: the features (on v's local axes, the others 0) whose box holds the pixel there."""
+    axes = brute.local_axes(v)
+    found = []
+    for index in itertools.product(*(range(size[a]) for a in axes)):
+        feature = [0] * len(size)
+        for a, c in zip(axes, index, strict=True):
+            feature[a] = c
+        box = _clipped(brute, v, feature)
+        if box is not None and all(box[a][0] <= pixel[a] <= box[a][1] for a in axes):
+            found.append(feature)
+    return found
 
 
 def _check_against_brute(net, a, brute, n):
@@ -302,28 +321,28 @@ def _check_against_brute(net, a, brute, n):
                     continue
                 lo, hi = box
                 assert (got.first, got.last, got.centre) == (lo, hi, Fraction(lo + hi, 2)), (v, i, x)
-                expected = (
-                    None
-                    if n is None or _reads_nothing_elsewhere(net, brute, v, i)
-                    else brute.clipped(v, i, x)
-                )
-                assert got.clipped == expected, (v, i, x)
+                read = None if n is None else _clipped(brute, v, feature)
+                assert got.clipped == (None if read is None else read[i]), (v, i, x)
                 span = range(lo, hi + 1)
                 assert got.padding_before == sum(1 for p in span if p < 0)
                 assert got.padding_after == (None if n is None else sum(1 for p in span if p >= n[i]))
             for u in range(n[i]) if n is not None else (0, 1, 4, 9):
                 pixel = [0] * net.dims
                 pixel[i] = u
-                got = locate_pixel(a, v, pixel).axes[i]
+                found = locate_pixel(a, v, pixel)
+                got = found.axes[i]
                 if not local:
                     assert got.first is None and got.count == 0 and got.note
                     continue
                 if n is None:
                     bound = u + 4 * max(1, brute.field(v, i).P or 0) * FEATURES
                     boxes = [brute.interval(v, i, x) for x in range(min(bound, 4 * FEATURES))]
+                    seen = [x for x, b in enumerate(boxes) if b is not None and b[0] <= u <= b[1]]
                 else:
-                    boxes = [brute.clipped(v, i, x) for x in range(rf.size[i])]
-                seen = [x for x, b in enumerate(boxes) if b is not None and b[0] <= u <= b[1]]
+                    features = _seeing(brute, v, rf.size, pixel)
+                    seen = sorted({f[i] for f in features})
+                    everywhere = len(brute.local_axes(v)) == net.dims
+                    assert found.count == (len(features) if everywhere else 0), (v, pixel)
                 assert (got.first, got.last, got.count) == (
                     (seen[0], seen[-1], len(seen)) if seen else (None, None, 0)
                 ), (v, i, u)
@@ -345,14 +364,31 @@ def _check_fit_against_brute(net, a, brute, n):
             want.append((v, tuple(axes)))
     assert [(b.node, b.axes) for b in fit.borders] == want
     for out in fit.outputs:
+        size = a[out.node].size
+        local = brute.local_axes(out.node)
+        every = [
+            _clipped(brute, out.node, f)
+            for f in itertools.product(*(range(m) if j in local else [0] for j, m in enumerate(size)))
+        ]
+        features = list(itertools.product(*(range(m) if j in local else [0] for j, m in enumerate(size))))
         for i, whole in enumerate(out.whole):
-            if brute.state[out.node, i] != "local":
+            if i not in local:
                 assert whole is None
                 continue
-            covering = [
-                x for x in range(a[out.node].size[i]) if brute.clipped(out.node, i, x) == (0, n[i] - 1)
-            ]
+            covering = {
+                x
+                for x in range(size[i])
+                if all(
+                    b is not None and b[i] == (0, n[i] - 1)
+                    for f, b in zip(features, every, strict=True)
+                    if f[i] == x
+                )
+            }
             assert whole == len(covering)
+        if len(local) == net.dims:
+            assert out.sees_whole_input == all(
+                b is not None and all(b[j] == (0, n[j] - 1) for j in local) for b in every
+            )
 
 
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])

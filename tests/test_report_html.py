@@ -352,3 +352,32 @@ def test_the_default_size_is_the_one_the_help_gives(capsys):
     with pytest.raises(SystemExit):
         main(["report", "--help"])
     assert f"else the file's, else {DEFAULT_SIZE}." in " ".join(capsys.readouterr().out.split())
+
+
+# issue 10: two inputs padded on opposite corners; the add's boxes are no product of per-axis ones
+OPPOSITE_CORNERS = """
+align: none
+layers:
+  - {name: a, op: pad, padding: [[0, 2], [2, 0]]}
+  - {name: b, op: pad, padding: [[2, 0], [0, 2]], inputs: [input]}
+  - {name: add, op: add, inputs: [a, b]}
+"""
+
+
+def test_boxes_that_are_no_product_of_per_axis_ones(browser, tmp_path):
+    net, out = tmp_path / "net.yaml", tmp_path / "report.html"
+    net.write_text(OPPOSITE_CORNERS)
+    assert main(["report", str(net), "--input-size", "6", "-o", str(out)]) == 0
+    assert '"clipped":{"map":' in out.read_text()  # whole maps, not one list per axis
+    page, errors, _ = open_page(browser, out)
+    analysis = analyze(loads(OPPOSITE_CORNERS), 6)
+    # the boxes only: rfgraph.erf's per-axis weights at such a merge are not checked here
+    for feature in [(2, 0), (0, 2), (3, 3), (7, 7), (1, 0), (4, 2)]:
+        page.evaluate(f"() => window.rfgraphReport.select('add', {list(feature)})")
+        h, w = locate(analysis, "add", feature).axes
+        assert rect(page, "#box-field") == spans(h.first, h.last, w.first, w.last)
+        read = (*(h.clipped or (None, None)), *(w.clipped or (None, None)))
+        assert rect(page, "#box-read") == spans(*read)
+        shown = page.evaluate("() => window.rfgraphReport.last.box.map((b) => b.clipped)")
+        assert [None if c is None else tuple(c) for c in shown] == [h.clipped, w.clipped]
+    assert errors == []

@@ -19,11 +19,11 @@
 
   // --- the box one feature reads: rfgraph.locate.locate, read off the embedded field and boxes --------
   function boxOf(node, feature) {
+    const read = readBox(node, feature);
     return feature.map((x, i) => {
       const field = node.fields[i];
       let first = null;
       let last = null;
-      let clipped = null;
       if (field) {
         const m = Math.floor(x / field.period);
         const box = field.boxes[x - m * field.period];
@@ -32,10 +32,25 @@
           last = box[1] + m * field.step;
         }
       }
-      const c = node.clipped[i];
-      if (c && first !== null && c[0][x] <= c[1][x]) clipped = [c[0][x], c[1][x]];
-      return { first, last, clipped };
+      return { first, last, clipped: read && read[i] };
     });
+  }
+
+  // [first, last] per axis of the pixels a feature reads (null on an axis without boxes), null when it
+  // reads none: per axis when the node's boxes are products of per-axis ones (rfgraph/html.py
+  // _clipped), else off whole maps
+  function readBox(node, feature) {
+    const c = node.clipped;
+    if (!c) return null;
+    let box;
+    if (c.axes) {
+      box = feature.map((x, i) => c.axes[i] && [c.axes[i][0][x], c.axes[i][1][x]]);
+    } else {
+      const area = node.size[0] * node.size[1];
+      const at = feature[0] * node.size[1] + feature[1];
+      box = feature.map((_, i) => [c.map[0][i * area + at], c.map[1][i * area + at]]);
+    }
+    return box.every((b) => !b || b[0] <= b[1]) ? box : null;
   }
 
   // --- the effective receptive field: rfgraph.effective's walk ----------------------------------------
@@ -397,10 +412,9 @@
     const g = canvas.getContext("2d");
     g.fillStyle = "#ffffff";
     g.fillRect(0, 0, canvas.width, canvas.height);
-    const reads = (i, x) => node.clipped[i] && node.clipped[i][0][x] <= node.clipped[i][1][x];
-    g.fillStyle = "#dddddd"; // features that read no input pixel on some axis
+    g.fillStyle = "#dddddd"; // features that read no input pixel
     for (let y = 0; y < h; y++) {
-      for (let x = 0; x < w; x++) if (!reads(0, y) || !reads(1, x)) g.fillRect(x * cell, y * cell, cell, cell);
+      for (let x = 0; x < w; x++) if (readBox(node, [y, x]) === null) g.fillRect(x * cell, y * cell, cell, cell);
     }
     if (cell >= 6) {
       g.strokeStyle = "#e3e3e3";
