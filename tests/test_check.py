@@ -291,9 +291,7 @@ def test_hook_entry_runs_like_pre_commit(specs, runner, staged, code):
     h = hook()
     command, env = hook_command(runner)
     files = [f for f in staged if re.search(h["files"], f)]  # pre-commit filters by `files`
-    run = subprocess.run(
-        [*command, *files], cwd=specs, env=env, capture_output=True, text=True, timeout=120, check=False
-    )
+    run = subprocess.run([*command, *files], cwd=specs, env=env, capture_output=True, text=True, check=False)
     assert run.returncode == code, run.stdout + run.stderr
     assert "Traceback" not in run.stderr
     assert "README.md" not in run.stdout + run.stderr
@@ -308,7 +306,6 @@ def test_hook_with_args_as_the_readme_writes_them(specs):
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
         check=False,
     )
     # the size reached the analysis (at 224 the misaligned branch's map is a pixel short) and no file was lost

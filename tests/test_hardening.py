@@ -181,7 +181,6 @@ def _run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[
         cwd=cwd,
         capture_output=True,
         text=True,
-        timeout=120,
         env={**os.environ, "PYTHONPATH": str(HERE.parent), **env},
     )
 
@@ -196,6 +195,23 @@ def test_check_in_a_subprocess_reports_every_broken_file_on_one_line(tmp_path):
     for name, line in zip(names, lines, strict=True):
         assert line.startswith(expected_line(name)) and has_message(name, line), line
     assert not (tmp_path / MARKER).exists()
+
+
+@pytest.mark.parametrize("name", [n for n, (_, message) in BROKEN.items() if message == NESTING])
+def test_deep_nesting_stops_after_a_bounded_number_of_events(name, monkeypatch):
+    """Bounded work, counted: tens of thousands of levels, and the guard stops within its depth."""
+    read = []
+
+    class Counting(spec._Loader):  # type: ignore[misc,name-defined]
+        def get_event(self):
+            read.append(None)
+            return super().get_event()
+
+    monkeypatch.setattr(spec, "_Loader", Counting)
+    with pytest.raises(RFGraphError) as info:
+        load(BROKEN_DIR / name)
+    assert has_message(name, str(info.value))
+    assert (BROKEN_DIR / name).stat().st_size > 100_000 and len(read) <= 100
 
 
 # The ones that crashed or could have: a C stack overflow, payloads, bytes, no file at all.
