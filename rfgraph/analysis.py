@@ -38,7 +38,7 @@ class AxisRF:
 
     >>> rf = AxisRF(Field(1, 4, ((-3, 3),)), r_min=7)
     >>> rf.r, rf.S, rf.P, rf.centre, rf.box(1)
-    (7, 4, 3, Fraction(0, 1), (1, 7))
+    (7, 4, 3, 0, (1, 7))
     """
 
     field: Field | None
@@ -64,9 +64,10 @@ class AxisRF:
         return None if self.field is None else self.field.P
 
     @property
-    def centre(self) -> Fraction | None:
-        """Input coordinate of the centre of feature 0's field."""
-        return None if self.field is None else self.field.centre(0)
+    def centre(self) -> Number | None:
+        """Input coordinate of the centre of feature 0's field (an int where whole, as r, S, P)."""
+        centre = None if self.field is None else self.field.centre(0)
+        return None if centre is None else exact(centre)
 
     def box(self, x: int) -> tuple[int, int] | None:
         """First and last input coordinate feature ``x`` depends on (None: none)."""
@@ -260,7 +261,7 @@ class Analysis:
                             "r": to_json_number(rf.r),
                             "S": to_json_number(rf.S),
                             "P": to_json_number(rf.P),
-                            "centre": to_json_number(exact(rf.centre) if rf.centre is not None else None),
+                            "centre": to_json_number(rf.centre),
                             "anchors": [
                                 to_json_number(None if a is None else exact(a))
                                 for a in m.anchors().get(name, ())

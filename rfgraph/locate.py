@@ -40,7 +40,7 @@ class AxisBox:
     axis: str
     first: int | None
     last: int | None
-    centre: Fraction | None
+    centre: Number | None
     clipped: tuple[int, int] | None
     padding_before: int | None
     padding_after: int | None
@@ -55,7 +55,7 @@ class AxisBox:
             "axis": self.axis,
             "first": self.first,
             "last": self.last,
-            "centre": None if self.centre is None else to_json_number(exact(self.centre)),
+            "centre": to_json_number(self.centre),
             "clipped": None if self.clipped is None else list(self.clipped),
             "padding": [self.padding_before, self.padding_after],
             "note": self.note,
@@ -176,7 +176,7 @@ def locate(analysis: Analysis, node: str, feature: Sequence[int]) -> InputBox:
     ... '''), 8)
     >>> h, w = locate(a, "c2", (0, 1)).axes
     >>> h.first, h.last, h.centre, h.clipped, h.padding_before, h.padding_after
-    (-3, 3, Fraction(0, 1), (0, 3), 3, 0)
+    (-3, 3, 0, (0, 3), 3, 0)
     >>> w.first, w.last, w.clipped, w.padding_before
     (1, 7, (1, 7), 0)
     """
@@ -196,7 +196,7 @@ def locate(analysis: Analysis, node: str, feature: Sequence[int]) -> InputBox:
         before = max(0, min(last, -1) - first + 1)
         after = None if n is None else max(0, last - max(first, n[i]) + 1)
         clipped = None if read is None else read[i]
-        axes.append(AxisBox(names[i], first, last, Fraction(first + last, 2), clipped, before, after))
+        axes.append(AxisBox(names[i], first, last, exact(Fraction(first + last, 2)), clipped, before, after))
     return InputBox(node, index, tuple(axes), n, rf.size_dependent)
 
 

@@ -858,7 +858,7 @@ class _Reader:
             if not texts or None in texts:
                 return None
             names = self.names
-            inputs = tuple([names.get(t, t) for t in texts])  # type: ignore[misc]
+            inputs = tuple([names.get(t, t) for t in texts if t is not None])
         return template.renamed(name, inputs, item.line)
 
     def text(self, event: Any) -> str | None:
