@@ -74,9 +74,11 @@ def command_line(
 
     >>> command_line("torchvision.models:resnet50", [224], ["num_classes=10"])
     'rfgraph import torchvision.models:resnet50 --input-size 224 --model-arg num_classes=10'
+    >>> command_line("torchvision.models.video:r3d_18", [16, 112, 112])
+    'rfgraph import torchvision.models.video:r3d_18 --input-size 16x112x112'
     """
     words = ["rfgraph import", source]
-    words += [f"--input-size {' '.join(map(str, input_size))}"] if input_size else []
+    words += [f"--input-size {'x'.join(map(str, input_size))}"] if input_size else []
     words += [f"--model-arg {item}" for item in model_args]
     words += [f"--assume-pointwise {','.join(assume_pointwise)}"] if assume_pointwise else []
     return " ".join(words)
