@@ -14,6 +14,7 @@ import numpy as np  # noqa: E402
 from importing import layer_lines  # noqa: E402
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
+import rfgraph  # noqa: E402
 from rfgraph import RFGraphError  # noqa: E402
 from rfgraph.cli import main  # noqa: E402
 from rfgraph.importers import import_onnx  # noqa: E402
@@ -519,7 +520,7 @@ def test_unknown_ops_are_one_error_listing_each_and_assume_pointwise_keeps_them(
     with pytest.raises(RFGraphError) as caught:
         import_onnx(m)
     assert str(caught.value) == (
-        "<string>: 2 op(s) the importer does not support: 'mystery_a' (custom.Mystery): unknown op; "
+        "ONNX graph 'g': 2 op(s) the importer does not support: 'mystery_a' (custom.Mystery): unknown op; "
         "'mystery_b' (custom.Mystery): unknown op "
         "(an op that keeps the geometry can be named with assume_pointwise / --assume-pointwise)"
     )
@@ -531,6 +532,19 @@ def test_unknown_ops_are_one_error_listing_each_and_assume_pointwise_keeps_them(
         "{name: mystery_b, op: identity, channels: 3, inputs: [a]}",
         "{name: y, op: add, channels: 3, inputs: [mystery_a, mystery_b]}",
     ]
+
+
+def test_api_errors_are_located_at_the_file_or_the_graph_name(tmp_path):
+    m = model([node("Relu", ["x"], "y")], size=(None, None))
+    path = tmp_path / "open_size.onnx"
+    onnx.save(m, path)
+    with pytest.raises(RFGraphError, match=f"^{re.escape(str(path))}: "):
+        rfgraph.from_onnx(path)
+    with pytest.raises(RFGraphError, match=r"^ONNX graph 'g': "):
+        rfgraph.from_onnx(m)
+    m.graph.name = ""
+    with pytest.raises(RFGraphError, match=r"^ONNX model: "):
+        import_onnx(m)
 
 
 def test_an_open_input_size_must_be_given():

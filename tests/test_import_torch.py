@@ -14,6 +14,7 @@ import torch.nn.functional as F  # noqa: E402
 from importing import check_against_oracle, layer_lines, torchvision_feature_maps  # noqa: E402
 from torch import nn  # noqa: E402
 
+import rfgraph  # noqa: E402
 from rfgraph import RFGraphError, analyze  # noqa: E402
 from rfgraph.cli import main  # noqa: E402
 from rfgraph.importers import import_torch  # noqa: E402
@@ -461,7 +462,7 @@ def test_unknown_ops_are_one_error_listing_each_with_its_node():
         import_torch(net, 8)
     # the flip follows the roll: only the first unsupported op on a path is reported
     assert str(caught.value) == (
-        "<string>: 1 op(s) the importer does not support: 'roll' (roll): unknown op "
+        "Fn: 1 op(s) the importer does not support: 'roll' (roll): unknown op "
         "(an op that keeps the geometry can be named with assume_pointwise / --assume-pointwise)"
     )
     both = Fn(lambda s, x: torch.roll(x, 1, 2) + torch.flip(x, [3]))
@@ -481,6 +482,30 @@ def test_a_module_that_does_not_trace_is_an_error():
 
     with pytest.raises(RFGraphError, match=r"torch\.fx cannot trace Branchy"):
         import_torch(Branchy(), 8)
+
+
+def test_a_forward_with_two_tensor_inputs_is_refused_before_running():
+    class TwoInputs(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(3, 3, 3)
+
+        def forward(self, x, y):
+            return self.conv(x) + y
+
+    with pytest.raises(RFGraphError) as caught:
+        rfgraph.from_torch(TwoInputs(), 8)
+    assert (
+        str(caught.value) == "TwoInputs: the module must take exactly one tensor input, its forward takes 2"
+    )
+
+
+def test_api_errors_are_located_at_the_class_or_the_given_name():
+    net = nn.Sequential(nn.Conv2d(3, 3, 5))
+    with pytest.raises(RFGraphError, match=r"^Sequential: running Sequential on a \(2, 3, 4, 4\) input"):
+        rfgraph.from_torch(net, 4)
+    with pytest.raises(RFGraphError, match=r"^tiny: running Sequential"):
+        import_torch(net, 4, name="tiny")
 
 
 @pytest.mark.parametrize("device", ["cpu", "meta"])

@@ -70,7 +70,22 @@ def import_onnx(
     assume_pointwise: Iterable[str] = (),
     name: str | None = None,
 ) -> NetworkSpec:
-    """The layers of an ONNX model as plain dicts; the parameters are :func:`from_onnx`'s."""
+    """The layers of an ONNX model as plain dicts; the parameters are :func:`from_onnx`'s.
+
+    Errors are located at the file, or for a loaded model at its graph's name.
+    """
+    try:
+        return _import_onnx(source, input_size, frozenset(assume_pointwise), name)
+    except RFGraphError as e:
+        raise e.located(_where(source)) from None
+
+
+def _import_onnx(
+    source: str | os.PathLike[str] | onnx.ModelProto,
+    input_size: int | Sequence[int] | None,
+    assume_pointwise: frozenset[str],
+    name: str | None,
+) -> NetworkSpec:
     model, default_name = _load(source)
     graph = model.graph
     constants = {t.name for t in graph.initializer}
@@ -79,7 +94,7 @@ def import_onnx(
         msg = f"the model must have exactly one input, it has {len(inputs)}: {[i.name for i in inputs]}"
         raise RFGraphError(msg)
     size = _set_input_size(inputs[0], input_size)
-    walk = _Walk(model, _Values(model), frozenset(assume_pointwise))
+    walk = _Walk(model, _Values(model), assume_pointwise)
     layers = walk.run()
     return NetworkSpec(name or default_name, walk.input_name, len(size), layers, size)
 
@@ -101,6 +116,14 @@ def _load(source: str | os.PathLike[str] | onnx.ModelProto) -> tuple[onnx.ModelP
     except Exception as e:  # protobuf's DecodeError and friends
         msg = f"not an ONNX model: {_first_line(e) or type(e).__name__}"
     raise RFGraphError(msg, path=str(source))
+
+
+def _where(source: str | os.PathLike[str] | onnx.ModelProto) -> str:
+    import onnx
+
+    if isinstance(source, onnx.ModelProto):
+        return f"ONNX graph {source.graph.name!r}" if source.graph.name else "ONNX model"
+    return str(source)
 
 
 def _first_line(e: BaseException) -> str:

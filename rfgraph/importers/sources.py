@@ -60,7 +60,8 @@ def import_source(
         name = source.rpartition(":")[2].rpartition(".")[2]
         spec = import_torch(module, size or DEFAULT_SIZE, assume_pointwise=assume_pointwise, name=name)
     except RFGraphError as e:
-        raise e.located(source) from None
+        e.path = source  # the importers locate errors at the class or file: here the user named the source
+        raise e from None
     return spec
 
 

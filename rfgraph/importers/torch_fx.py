@@ -90,8 +90,22 @@ def import_torch(
 ) -> NetworkSpec:
     """The layers of ``module`` as plain dicts, ready for :func:`~rfgraph.importers.to_yaml`.
 
-    The parameters are :func:`from_torch`'s.
+    The parameters are :func:`from_torch`'s; errors are located at ``name`` (the class name).
     """
+    name = name or type(module).__name__
+    try:
+        return _import_torch(module, input_size, frozenset(assume_pointwise), in_channels, name)
+    except RFGraphError as e:
+        raise e.located(name) from None
+
+
+def _import_torch(
+    module: torch.nn.Module,
+    input_size: int | Sequence[int],
+    assume_pointwise: frozenset[str],
+    in_channels: int | None,
+    name: str,
+) -> NetworkSpec:
     import torch
 
     dims, size = _input_size(module, input_size)
@@ -100,12 +114,16 @@ def import_torch(
     module.eval()
     try:
         gm, names = _trace(module)
+        inputs = [n for n in gm.graph.nodes if n.op == "placeholder"]
+        if len(inputs) != 1:
+            msg = f"the module must take exactly one tensor input, its forward takes {len(inputs)}"
+            raise RFGraphError(msg)
         x = torch.zeros(_BATCH, channels, *size, dtype=_dtype(module), device=_device(module))
         values = _run(gm, x, names)
     finally:
         module.train(was_training)
-    input_name, layers = describe_graph(gm, names, values, dims, frozenset(assume_pointwise))
-    return NetworkSpec(name or type(module).__name__, input_name, dims, layers, size)
+    input_name, layers = describe_graph(gm, names, values, dims, assume_pointwise)
+    return NetworkSpec(name, input_name, dims, layers, size)
 
 
 def _input_size(module: torch.nn.Module, input_size: int | Sequence[int]) -> tuple[int, tuple[int, ...]]:

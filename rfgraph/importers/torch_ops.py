@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, cast
 
-from ..errors import RFGraphError
 from . import maps
 from .maps import NEW_DIM, Builder, Layout, Map, UnsupportedError
 
@@ -137,7 +136,7 @@ def describe_graph(
     Raises
     ------
     RFGraphError
-        Not one tensor input, or ops that cannot be described (all of them in one error).
+        Ops that cannot be described (all of them in one error).
     """
     return _Walk(gm, names, values, dims, assume_pointwise).run()
 
@@ -163,11 +162,7 @@ class _Walk(Builder):
 
     def run(self) -> tuple[str, list[dict[str, Any]]]:
         graph = self.gm.graph
-        inputs = [n for n in graph.nodes if n.op == "placeholder"]
-        if len(inputs) != 1:
-            msg = f"the module must take exactly one tensor input, its forward takes {len(inputs)}"
-            raise RFGraphError(msg)
-        (x,) = inputs
+        x = next(n for n in graph.nodes if n.op == "placeholder")  # the only one: import_torch checks
         self.maps[x] = Map(self.names[x], maps.nchw(self.dims), self.values[x].shape)
         needed = _ancestors(next(n for n in graph.nodes if n.op == "output"))
         for n in graph.nodes:
