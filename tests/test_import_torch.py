@@ -508,6 +508,30 @@ def test_api_errors_are_located_at_the_class_or_the_given_name():
         import_torch(net, 4, name="tiny")
 
 
+class HeadRegisteredFirst(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.head = nn.Linear(16, 10)  # registered first, runs last
+        self.stem = nn.Conv2d(3, 16, 3)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+
+    def forward(self, x):
+        return self.head(self.pool(self.stem(x)).flatten(1))
+
+
+def test_input_channels_are_the_first_conv_or_linear_that_runs():
+    assert (
+        lines(HeadRegisteredFirst(), 8)[0] == "{name: stem, op: conv, kernel: 3, channels: 16, inputs: [x]}"
+    )
+
+
+def test_input_channels_that_no_module_tells_are_asked_for():
+    net = Fn(lambda s, x: F.conv2d(x, s.weight), weight=nn.Parameter(torch.ones(4, 5, 3, 3)))
+    with pytest.raises(RFGraphError, match=r"3 were tried: give them, from_torch\(\.\.\., in_channels=N\)"):
+        import_torch(net, 8)
+    assert lines(net, 8, in_channels=5) == ["{name: conv2d, op: conv, kernel: 3, channels: 4, inputs: [x]}"]
+
+
 @pytest.mark.parametrize("device", ["cpu", "meta"])
 def test_an_input_too_small_names_the_layer_that_fails(device):
     net = nn.Sequential(nn.Conv2d(3, 3, 3, stride=2), nn.Conv2d(3, 3, 5)).to(device)
