@@ -534,6 +534,24 @@ def test_unknown_ops_are_one_error_listing_each_and_assume_pointwise_keeps_them(
     ]
 
 
+def test_unknown_ops_one_after_the_other_are_all_listed():
+    m = model(
+        [
+            node("Foo", ["x"], "a", name="foo"),
+            node("Relu", ["a"], "b", name="relu"),
+            node("Shape", ["b"], "s", name="shape"),
+            node("Bar", ["b"], "y", name="bar"),
+        ]
+    )
+    with pytest.raises(RFGraphError) as caught:
+        import_onnx(m)
+    assert str(caught.value) == (
+        "ONNX graph 'g': 2 op(s) the importer does not support: "
+        "'foo' (Foo): unknown op; 'y' (Bar): unknown op "
+        "(an op that keeps the geometry can be named with assume_pointwise / --assume-pointwise)"
+    )
+
+
 def test_api_errors_are_located_at_the_file_or_the_graph_name(tmp_path):
     m = model([node("Relu", ["x"], "y")], size=(None, None))
     path = tmp_path / "open_size.onnx"

@@ -457,14 +457,19 @@ def test_taking_the_class_token_before_any_attention_is_an_error():
 
 
 def test_unknown_ops_are_one_error_listing_each_with_its_node():
-    net = Fn(lambda s, x: torch.flip(torch.roll(s.conv(x), 1, 2), [3]), conv=nn.Conv2d(3, 3, 1))
+    net = Fn(lambda s, x: torch.flip(torch.relu(torch.roll(s.conv(x), 1, 2)), [3]), conv=nn.Conv2d(3, 3, 1))
     with pytest.raises(RFGraphError) as caught:
         import_torch(net, 8)
-    # the flip follows the roll: only the first unsupported op on a path is reported
+    # the flip follows the roll: it is reported too, the relu between them is known
     assert str(caught.value) == (
-        "Fn: 1 op(s) the importer does not support: 'roll' (roll): unknown op "
+        "Fn: 2 op(s) the importer does not support: 'roll' (roll): unknown op; 'flip' (flip): unknown op "
         "(an op that keeps the geometry can be named with assume_pointwise / --assume-pointwise)"
     )
+    assert lines(net, 8, assume_pointwise=["roll", "flip"])[1:] == [
+        "{name: roll, op: identity, channels: 3, inputs: [conv]}",
+        "{name: relu, op: relu, channels: 3, inputs: [roll]}",
+        "{name: flip, op: identity, channels: 3, inputs: [relu]}",
+    ]
     both = Fn(lambda s, x: torch.roll(x, 1, 2) + torch.flip(x, [3]))
     with pytest.raises(RFGraphError, match=r"2 op\(s\).*'roll' \(roll\): unknown op; 'flip' \(flip\)"):
         import_torch(both, 8)

@@ -328,7 +328,9 @@ class _Walk(Builder):
             if index not in needed:
                 continue
             if any(i in self.broken for i in node.input):
-                self.broken.update(node.output)
+                self.broken.update(node.output)  # its geometry is unknown, but is its op known at all?
+                if not self.knows(_op_name(node)) and node.op_type not in _METADATA:
+                    self.unsupported(self.names[node.output[0]], _op_name(node), "unknown op")
                 continue
             if not any(i in self.maps for i in node.input) or node.op_type in _METADATA:
                 continue
@@ -339,6 +341,9 @@ class _Walk(Builder):
                 self.unsupported(self.names[node.output[0]], _op_name(node), str(e))
         self.check("assume_pointwise / --assume-pointwise")
         return self.layers
+
+    def knows(self, op: str) -> bool:
+        return op in (*_POINTWISE, "Clip", *_MERGES, *_REDUCE, *self.handlers(), *self.assume)
 
     def visit(self, node: onnx.NodeProto) -> None:
         op = _op_name(node)

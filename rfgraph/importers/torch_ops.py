@@ -169,7 +169,9 @@ class _Walk(Builder):
             if n not in needed or n.op in ("placeholder", "output"):
                 continue
             if any(u in self.broken for u in n.all_input_nodes):
-                self.broken.add(n)  # what follows an unsupported op is not reported again
+                self.broken.add(n)  # its geometry is unknown, but is its op known at all?
+                if _has_tensor(self.values.get(n)) and self.handler(n) is None:
+                    self.unsupported(self.names[n], _key(self.gm, n), "unknown op")
                 continue
             if not _has_tensor(self.values.get(n)) or not any(
                 u in self.maps or u in self.parts for u in n.all_input_nodes
@@ -184,18 +186,22 @@ class _Walk(Builder):
         return self.maps[x].source, self.layers
 
     def visit(self, n: fx.Node) -> None:
-        key = _key(self.gm, n)
-        handler: Callable[[fx.Node], None] | None = None
-        if n.op == "call_module":
-            handler = self.module_handler(self.gm.get_submodule(str(n.target)))
-        elif n.op == "call_method" or (n.op == "call_function" and _is_known_function(n.target)):
-            handler = self.function_handler(key)
+        handler = self.handler(n)
         if handler is None:
-            if key not in self.assume:
-                msg = "unknown op"
-                raise UnsupportedError(msg)
-            handler = self.pointwise("identity")
+            msg = "unknown op"
+            raise UnsupportedError(msg)
         handler(n)
+
+    def handler(self, n: fx.Node) -> Callable[[fx.Node], None] | None:
+        key = _key(self.gm, n)
+        found: Callable[[fx.Node], None] | None = None
+        if n.op == "call_module":
+            found = self.module_handler(self.gm.get_submodule(str(n.target)))
+        elif n.op == "call_method" or (n.op == "call_function" and _is_known_function(n.target)):
+            found = self.function_handler(key)
+        if found is None and key in self.assume:
+            return self.pointwise("identity")
+        return found
 
     # -- building blocks
 
