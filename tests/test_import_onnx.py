@@ -524,9 +524,7 @@ def test_unknown_ops_are_one_error_listing_each_and_assume_pointwise_keeps_them(
         "'mystery_b' (custom.Mystery): unknown op "
         "(an op that keeps the geometry can be named with assume_pointwise / --assume-pointwise)"
     )
-    # shape inference cannot see through an unknown op: give the shapes it would make
-    for name in "bc":
-        m.graph.value_info.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, [1, 3, 8, 8]))
+    # shape inference cannot see through an unknown op: an assumed-pointwise one keeps its input's shape
     assert lines(m, assume_pointwise=["custom.Mystery"])[1:] == [
         "{name: mystery_a, op: identity, channels: 3, inputs: [a]}",
         "{name: mystery_b, op: identity, channels: 3, inputs: [a]}",
@@ -550,6 +548,15 @@ def test_unknown_ops_one_after_the_other_are_all_listed():
         "'foo' (Foo): unknown op; 'y' (Bar): unknown op "
         "(an op that keeps the geometry can be named with assume_pointwise / --assume-pointwise)"
     )
+
+
+def test_an_assumed_pointwise_op_gives_its_input_shape_to_what_follows():
+    m = model([node("Foo", ["x"], "a", name="foo"), node("Relu", ["a"], "b"), node("Add", ["b", "x"], "y")])
+    assert lines(m, assume_pointwise=["Foo"]) == [
+        "{name: foo, op: identity, channels: 3, inputs: [x]}",
+        "{name: b, op: relu, channels: 3, inputs: [foo]}",
+        "{name: y, op: add, channels: 3, inputs: [b, x]}",
+    ]
 
 
 def test_api_errors_are_located_at_the_file_or_the_graph_name(tmp_path):

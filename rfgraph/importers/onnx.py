@@ -94,7 +94,7 @@ def _import_onnx(
         msg = f"the model must have exactly one input, it has {len(inputs)}: {[i.name for i in inputs]}"
         raise RFGraphError(msg)
     size = _set_input_size(inputs[0], input_size)
-    walk = _Walk(model, _Values(model), assume_pointwise)
+    walk = _Walk(model, _Values(model, assume_pointwise), assume_pointwise)
     layers = walk.run()
     return NetworkSpec(name or default_name, walk.input_name, len(size), layers, size)
 
@@ -175,10 +175,11 @@ class _Values:
     computed node by node with onnx's reference evaluator. Exporters compute
     slice bounds and expand shapes from sizes, which leaves shape inference blind
     downstream, so such values are put in as constants and shapes inferred again,
-    until nothing new is learnt.
+    until nothing new is learnt. Likewise an op in ``assume_pointwise`` that shape
+    inference does not know gives its input's shape.
     """
 
-    def __init__(self, model: onnx.ModelProto) -> None:
+    def __init__(self, model: onnx.ModelProto, assume_pointwise: frozenset[str] = frozenset()) -> None:
         import onnx.numpy_helper
 
         graph = model.graph
@@ -193,6 +194,7 @@ class _Values:
         source = next(i.name for i in graph.input if i.name not in self.constants)
         self.valued = _valued(graph, source)
         self.folded: dict[str, tuple[Any, bool] | None] = {}
+        self.assume = assume_pointwise
         self._infer(model)
 
     def _infer(self, model: onnx.ModelProto) -> None:
@@ -209,10 +211,23 @@ class _Values:
                 msg = f"ONNX shape inference failed: {_first_line(e)}"
                 raise RFGraphError(msg) from None
             g = inferred.graph
+            known: dict[str, onnx.ValueInfoProto] = {}
             for v in [*g.input, *g.value_info, *g.output]:
                 shape = _shape(v)
                 if shape is not None:
                     self.shapes[v.name] = shape
+                    known[v.name] = v
+            kept = [
+                (node.output[0], known[i])
+                for node in work.graph.node
+                if _op_name(node) in self.assume and node.output[0] not in known
+                for i in node.input[:1]
+                if i in known
+            ]
+            for output, value in kept:  # an assumed-pointwise op keeps its input's shape
+                info = work.graph.value_info.add()
+                info.CopyFrom(value)
+                info.name = output
             self.folded = {k: v for k, v in self.folded.items() if v is not None}
             wanted = {
                 i
@@ -222,7 +237,7 @@ class _Values:
                 if i and i not in self.valued and i not in self.constants and i not in done
             }
             learnt = {t: found[0] for t in wanted if (found := self.fold(t)) is not None}
-            if not learnt:
+            if not learnt and not kept:
                 return
             done.update(learnt)
             for tensor, value in learnt.items():
