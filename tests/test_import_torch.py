@@ -877,6 +877,10 @@ def models_module(tmp_path, monkeypatch):
         "    return torch.nn.Conv2d(3, width, 3)\n"
         "def cube(channels=4):\n"
         "    return torch.nn.Conv3d(3, channels, (1, 3, 3), stride=2)\n"
+        "def lenet():  # runs at 32 only: the head reads a 5x5 map\n"
+        "    nn = torch.nn\n"
+        "    return nn.Sequential(nn.Conv2d(1, 6, 5), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5), nn.MaxPool2d(2),\n"
+        "                         nn.Flatten(), nn.Linear(16 * 5 * 5, 10))\n"
         "def rolled():\n"
         "    class R(torch.nn.Module):\n"
         "        def forward(self, x):\n"
@@ -989,6 +993,13 @@ def test_every_command_takes_a_source_as_import_writes_it(models_module, tmp_pat
     assert main([name, "tiny_models:pair", *options, *size, *model_args]) == from_file
     assert capsys.readouterr().out == expected
     assert from_file == (1 if name == "check" else 0)  # the branches are misaligned
+
+
+def test_sizes_traces_a_source_at_the_input_size(models_module, capsys):
+    assert main(["sizes", "tiny_models:lenet"]) == 2
+    assert "running Sequential on a (2, 1, 224, 224) input failed at '5'" in capsys.readouterr().err
+    assert main(["sizes", "tiny_models:lenet", "--input-size", "32"]) == 0
+    assert capsys.readouterr().out.startswith("lenet:\n")
 
 
 def test_check_takes_sources_among_files_and_reports_each(models_module, tmp_path, capsys):
