@@ -877,6 +877,11 @@ def models_module(tmp_path, monkeypatch):
         "    return torch.nn.Conv2d(3, width, 3)\n"
         "def cube(channels=4):\n"
         "    return torch.nn.Conv3d(3, channels, (1, 3, 3), stride=2)\n"
+        "from torch.hub import load_state_dict_from_url  # a name of its own, as torchvision has\n"
+        "def bound(weights=None):\n"
+        "    if weights is not None:\n"
+        "        load_state_dict_from_url('https://example.invalid/w.pth')\n"
+        "    return stem()\n"
         "def lenet():  # runs at 32 only: the head reads a 5x5 map\n"
         "    nn = torch.nn\n"
         "    return nn.Sequential(nn.Conv2d(1, 6, 5), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5), nn.MaxPool2d(2),\n"
@@ -926,6 +931,23 @@ def test_import_errors_are_one_located_line_and_exit_2(models_module, capsys, ar
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.startswith(message) and captured.err.count("\n") == 1
+
+
+@pytest.mark.parametrize("value", ["'DEFAULT'", "'IMAGENET1K_V1'", "True"])
+def test_weights_given_on_the_command_line_are_refused_before_anything_is_fetched(
+    models_module, tmp_path, monkeypatch, capsys, value
+):
+    def loudly(*args, **kwargs):
+        raise AssertionError("tried to download")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", loudly)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
+    assert main(["import", "tiny_models:bound", "--model-arg", f"weights={value}"]) == 2
+    assert capsys.readouterr().err == (
+        f"tiny_models:bound: --model-arg weights={value} chooses pretrained weights, which would be "
+        "downloaded; rfgraph never downloads (the geometry does not depend on weights): pass weights=None\n"
+    )
+    assert not (tmp_path / "torch_home").exists()
 
 
 def test_import_writes_yaml_that_loads_back(models_module, tmp_path, capsys):
