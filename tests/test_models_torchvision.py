@@ -80,6 +80,13 @@ def test_the_readme_is_what_the_files_give():
     assert (ZOO / "README.md").read_text() == generate.readme()
 
 
+def test_stage_rows_say_which_stages_are_global():
+    text = (ZOO / "README.md").read_text()
+    assert "| `conv_proj` | `conv_proj` | 16 | 16 | 14x14 | no |" in text
+    assert "| `encoder` | `encoder.ln` | 16 | 16 | 14x14 | yes |" in text  # after attention
+    assert "| `layer4` | `layer4.1.relu_1` | 32 | 435 | 7x7 | no |" in text  # resnet18
+
+
 def test_stage_nodes_are_the_last_node_inside_the_module():
     net = zoo("resnet18").network
     assert generate.stage_node(net, "layer1") == "layer1.1.relu_1"
