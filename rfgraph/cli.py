@@ -306,6 +306,9 @@ def _sizes(args: argparse.Namespace) -> int:
     from .sizes import valid_sizes
     from .spec import load
 
+    if args.input_size is not None and not is_source(args.file):
+        msg = "--input-size is the size to trace a SOURCE at; for a YAML file `sizes` answers for every size"
+        raise RFGraphError(msg, path=args.file)
     source = _network(args, args.file)
     found = valid_sizes(load(source) if isinstance(source, str) else source)
     sys.stdout.write(found.text() if args.format == "text" else json.dumps(found.to_dict(), indent=2) + "\n")
@@ -486,7 +489,14 @@ def _add_sizes(commands: Any, size: argparse.ArgumentParser) -> None:
         description="Per axis, exactly which input sizes n give non-empty feature maps and aligned merges: "
         "valid iff (n >= from and n %% period in residues) or n in below.",
     )
-    z.add_argument("file", metavar="FILE|SOURCE", help=_FILE + " (traced at 224)")
+    z.add_argument("file", metavar="FILE|SOURCE", help=_FILE)
+    z.add_argument(
+        "--input-size",
+        type=input_size,
+        metavar="N|HxW",
+        help="for a SOURCE: the size to trace it at (default 224; the answer covers every size, but a model "
+        "may run at some sizes only); a YAML file takes none",
+    )
     z.add_argument("--format", choices=["text", "json"], default="text")
     z.set_defaults(run=_sizes)
 

@@ -14,6 +14,7 @@ import numpy as np  # noqa: E402
 from importing import layer_lines  # noqa: E402
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
+import rfgraph  # noqa: E402
 from rfgraph import RFGraphError  # noqa: E402
 from rfgraph.cli import main  # noqa: E402
 from rfgraph.importers import import_onnx  # noqa: E402
@@ -519,18 +520,56 @@ def test_unknown_ops_are_one_error_listing_each_and_assume_pointwise_keeps_them(
     with pytest.raises(RFGraphError) as caught:
         import_onnx(m)
     assert str(caught.value) == (
-        "<string>: 2 op(s) the importer does not support: 'mystery_a' (custom.Mystery): unknown op; "
+        "ONNX graph 'g': 2 op(s) the importer does not support: 'mystery_a' (custom.Mystery): unknown op; "
         "'mystery_b' (custom.Mystery): unknown op "
         "(an op that keeps the geometry can be named with assume_pointwise / --assume-pointwise)"
     )
-    # shape inference cannot see through an unknown op: give the shapes it would make
-    for name in "bc":
-        m.graph.value_info.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, [1, 3, 8, 8]))
+    # shape inference cannot see through an unknown op: an assumed-pointwise one keeps its input's shape
     assert lines(m, assume_pointwise=["custom.Mystery"])[1:] == [
         "{name: mystery_a, op: identity, channels: 3, inputs: [a]}",
         "{name: mystery_b, op: identity, channels: 3, inputs: [a]}",
         "{name: y, op: add, channels: 3, inputs: [mystery_a, mystery_b]}",
     ]
+
+
+def test_unknown_ops_one_after_the_other_are_all_listed():
+    m = model(
+        [
+            node("Foo", ["x"], "a", name="foo"),
+            node("Relu", ["a"], "b", name="relu"),
+            node("Shape", ["b"], "s", name="shape"),
+            node("Bar", ["b"], "y", name="bar"),
+        ]
+    )
+    with pytest.raises(RFGraphError) as caught:
+        import_onnx(m)
+    assert str(caught.value) == (
+        "ONNX graph 'g': 2 op(s) the importer does not support: "
+        "'foo' (Foo): unknown op; 'y' (Bar): unknown op "
+        "(an op that keeps the geometry can be named with assume_pointwise / --assume-pointwise)"
+    )
+
+
+def test_an_assumed_pointwise_op_gives_its_input_shape_to_what_follows():
+    m = model([node("Foo", ["x"], "a", name="foo"), node("Relu", ["a"], "b"), node("Add", ["b", "x"], "y")])
+    assert lines(m, assume_pointwise=["Foo"]) == [
+        "{name: foo, op: identity, channels: 3, inputs: [x]}",
+        "{name: b, op: relu, channels: 3, inputs: [foo]}",
+        "{name: y, op: add, channels: 3, inputs: [b, x]}",
+    ]
+
+
+def test_api_errors_are_located_at_the_file_or_the_graph_name(tmp_path):
+    m = model([node("Relu", ["x"], "y")], size=(None, None))
+    path = tmp_path / "open_size.onnx"
+    onnx.save(m, path)
+    with pytest.raises(RFGraphError, match=f"^{re.escape(str(path))}: "):
+        rfgraph.from_onnx(path)
+    with pytest.raises(RFGraphError, match=r"^ONNX graph 'g': "):
+        rfgraph.from_onnx(m)
+    m.graph.name = ""
+    with pytest.raises(RFGraphError, match=r"^ONNX model: "):
+        import_onnx(m)
 
 
 def test_an_open_input_size_must_be_given():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 import sys
 
 import pytest
@@ -13,6 +14,7 @@ import torch.nn.functional as F  # noqa: E402
 from importing import check_against_oracle, layer_lines, torchvision_feature_maps  # noqa: E402
 from torch import nn  # noqa: E402
 
+import rfgraph  # noqa: E402
 from rfgraph import RFGraphError, analyze  # noqa: E402
 from rfgraph.cli import main  # noqa: E402
 from rfgraph.importers import import_torch  # noqa: E402
@@ -455,14 +457,19 @@ def test_taking_the_class_token_before_any_attention_is_an_error():
 
 
 def test_unknown_ops_are_one_error_listing_each_with_its_node():
-    net = Fn(lambda s, x: torch.flip(torch.roll(s.conv(x), 1, 2), [3]), conv=nn.Conv2d(3, 3, 1))
+    net = Fn(lambda s, x: torch.flip(torch.relu(torch.roll(s.conv(x), 1, 2)), [3]), conv=nn.Conv2d(3, 3, 1))
     with pytest.raises(RFGraphError) as caught:
         import_torch(net, 8)
-    # the flip follows the roll: only the first unsupported op on a path is reported
+    # the flip follows the roll: it is reported too, the relu between them is known
     assert str(caught.value) == (
-        "<string>: 1 op(s) the importer does not support: 'roll' (roll): unknown op "
+        "Fn: 2 op(s) the importer does not support: 'roll' (roll): unknown op; 'flip' (flip): unknown op "
         "(an op that keeps the geometry can be named with assume_pointwise / --assume-pointwise)"
     )
+    assert lines(net, 8, assume_pointwise=["roll", "flip"])[1:] == [
+        "{name: roll, op: identity, channels: 3, inputs: [conv]}",
+        "{name: relu, op: relu, channels: 3, inputs: [roll]}",
+        "{name: flip, op: identity, channels: 3, inputs: [relu]}",
+    ]
     both = Fn(lambda s, x: torch.roll(x, 1, 2) + torch.flip(x, [3]))
     with pytest.raises(RFGraphError, match=r"2 op\(s\).*'roll' \(roll\): unknown op; 'flip' \(flip\)"):
         import_torch(both, 8)
@@ -480,6 +487,54 @@ def test_a_module_that_does_not_trace_is_an_error():
 
     with pytest.raises(RFGraphError, match=r"torch\.fx cannot trace Branchy"):
         import_torch(Branchy(), 8)
+
+
+def test_a_forward_with_two_tensor_inputs_is_refused_before_running():
+    class TwoInputs(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(3, 3, 3)
+
+        def forward(self, x, y):
+            return self.conv(x) + y
+
+    with pytest.raises(RFGraphError) as caught:
+        rfgraph.from_torch(TwoInputs(), 8)
+    assert (
+        str(caught.value) == "TwoInputs: the module must take exactly one tensor input, its forward takes 2"
+    )
+
+
+def test_api_errors_are_located_at_the_class_or_the_given_name():
+    net = nn.Sequential(nn.Conv2d(3, 3, 5))
+    with pytest.raises(RFGraphError, match=r"^Sequential: running Sequential on a \(2, 3, 4, 4\) input"):
+        rfgraph.from_torch(net, 4)
+    with pytest.raises(RFGraphError, match=r"^tiny: running Sequential"):
+        import_torch(net, 4, name="tiny")
+
+
+class HeadRegisteredFirst(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.head = nn.Linear(16, 10)  # registered first, runs last
+        self.stem = nn.Conv2d(3, 16, 3)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+
+    def forward(self, x):
+        return self.head(self.pool(self.stem(x)).flatten(1))
+
+
+def test_input_channels_are_the_first_conv_or_linear_that_runs():
+    assert (
+        lines(HeadRegisteredFirst(), 8)[0] == "{name: stem, op: conv, kernel: 3, channels: 16, inputs: [x]}"
+    )
+
+
+def test_input_channels_that_no_module_tells_are_asked_for():
+    net = Fn(lambda s, x: F.conv2d(x, s.weight), weight=nn.Parameter(torch.ones(4, 5, 3, 3)))
+    with pytest.raises(RFGraphError, match=r"3 were tried: give them, from_torch\(\.\.\., in_channels=N\)"):
+        import_torch(net, 8)
+    assert lines(net, 8, in_channels=5) == ["{name: conv2d, op: conv, kernel: 3, channels: 4, inputs: [x]}"]
 
 
 @pytest.mark.parametrize("device", ["cpu", "meta"])
@@ -847,6 +902,17 @@ def models_module(tmp_path, monkeypatch):
         "def reads_values():\n"
         "    width = int(torch.tensor([4.0]).item())  # no meta tensor has a value\n"
         "    return torch.nn.Conv2d(3, width, 3)\n"
+        "def cube(channels=4):\n"
+        "    return torch.nn.Conv3d(3, channels, (1, 3, 3), stride=2)\n"
+        "from torch.hub import load_state_dict_from_url  # a name of its own, as torchvision has\n"
+        "def bound(weights=None):\n"
+        "    if weights is not None:\n"
+        "        load_state_dict_from_url('https://example.invalid/w.pth')\n"
+        "    return stem()\n"
+        "def lenet():  # runs at 32 only: the head reads a 5x5 map\n"
+        "    nn = torch.nn\n"
+        "    return nn.Sequential(nn.Conv2d(1, 6, 5), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5), nn.MaxPool2d(2),\n"
+        "                         nn.Flatten(), nn.Linear(16 * 5 * 5, 10))\n"
         "def rolled():\n"
         "    class R(torch.nn.Module):\n"
         "        def forward(self, x):\n"
@@ -894,6 +960,23 @@ def test_import_errors_are_one_located_line_and_exit_2(models_module, capsys, ar
     assert captured.err.startswith(message) and captured.err.count("\n") == 1
 
 
+@pytest.mark.parametrize("value", ["'DEFAULT'", "'IMAGENET1K_V1'", "True"])
+def test_weights_given_on_the_command_line_are_refused_before_anything_is_fetched(
+    models_module, tmp_path, monkeypatch, capsys, value
+):
+    def loudly(*args, **kwargs):
+        raise AssertionError("tried to download")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", loudly)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
+    assert main(["import", "tiny_models:bound", "--model-arg", f"weights={value}"]) == 2
+    assert capsys.readouterr().err == (
+        f"tiny_models:bound: --model-arg weights={value} chooses pretrained weights, which would be "
+        "downloaded; rfgraph never downloads (the geometry does not depend on weights): pass weights=None\n"
+    )
+    assert not (tmp_path / "torch_home").exists()
+
+
 def test_import_writes_yaml_that_loads_back(models_module, tmp_path, capsys):
     out = tmp_path / "stem.yaml"
     args = ["import", "tiny_models:stem", "--model-arg", "channels=4", "--input-size", "16", "-o", str(out)]
@@ -907,6 +990,31 @@ def test_import_writes_yaml_that_loads_back(models_module, tmp_path, capsys):
         '  - {name: "1", op: relu, channels: 4, inputs: ["0"]}',
     ]
     assert main(["analyze", str(out), "--format", "json"]) == 0
+
+
+@pytest.mark.parametrize("size", ["16", "4x8x8"], ids=["one size", "one size per axis"])
+def test_the_header_is_the_command_that_writes_the_file_byte_for_byte(models_module, tmp_path, size):
+    first, again = tmp_path / "first.yaml", tmp_path / "again.yaml"
+    assert (
+        main(
+            [
+                "import",
+                "tiny_models:cube",
+                "--input-size",
+                size,
+                "--model-arg",
+                "channels=2",
+                "-o",
+                str(first),
+            ]
+        )
+        == 0
+    )
+    header = first.read_text().splitlines()[0]
+    program, *argv = shlex.split(header.removeprefix("# generated by: "))
+    assert program == "rfgraph"
+    assert main([*argv, "-o", str(again)]) == 0
+    assert again.read_bytes() == first.read_bytes()
 
 
 @pytest.mark.parametrize(
@@ -934,6 +1042,13 @@ def test_every_command_takes_a_source_as_import_writes_it(models_module, tmp_pat
     assert main([name, "tiny_models:pair", *options, *size, *model_args]) == from_file
     assert capsys.readouterr().out == expected
     assert from_file == (1 if name == "check" else 0)  # the branches are misaligned
+
+
+def test_sizes_traces_a_source_at_the_input_size(models_module, capsys):
+    assert main(["sizes", "tiny_models:lenet"]) == 2
+    assert "running Sequential on a (2, 1, 224, 224) input failed at '5'" in capsys.readouterr().err
+    assert main(["sizes", "tiny_models:lenet", "--input-size", "32"]) == 0
+    assert capsys.readouterr().out.startswith("lenet:\n")
 
 
 def test_check_takes_sources_among_files_and_reports_each(models_module, tmp_path, capsys):

@@ -80,6 +80,13 @@ def test_the_readme_is_what_the_files_give():
     assert (ZOO / "README.md").read_text() == generate.readme()
 
 
+def test_stage_rows_say_which_stages_are_global():
+    text = (ZOO / "README.md").read_text()
+    assert "| `conv_proj` | `conv_proj` | 16 | 16 | 14x14 | no |" in text
+    assert "| `encoder` | `encoder.ln` | 16 | 16 | 14x14 | yes |" in text  # after attention
+    assert "| `layer4` | `layer4.1.relu_1` | 32 | 435 | 7x7 | no |" in text  # resnet18
+
+
 def test_stage_nodes_are_the_last_node_inside_the_module():
     net = zoo("resnet18").network
     assert generate.stage_node(net, "layer1") == "layer1.1.relu_1"
@@ -337,6 +344,35 @@ def test_the_files_and_readme_are_what_the_importer_writes():
         [sys.executable, str(ZOO / "generate.py"), "--check"], capture_output=True, text=True, cwd=ROOT
     )
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_torchvision_weights_are_refused_before_torch_hub_prints_or_makes_a_folder(
+    tmp_path, monkeypatch, capsys
+):
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("torchvision")
+    from rfgraph.cli import main
+
+    def loudly(*args, **kwargs):
+        raise AssertionError("tried to download")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", loudly)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
+    (tmp_path / "wrapped.py").write_text(
+        "import torchvision\ndef net():\n    return torchvision.models.resnet18(weights='DEFAULT')\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert main(["import", "torchvision.models:resnet18", "--model-arg", "weights='DEFAULT'"]) == 2
+    assert capsys.readouterr().err == (
+        "torchvision.models:resnet18: --model-arg weights='DEFAULT' chooses pretrained weights, which would be "
+        "downloaded; rfgraph never downloads (the geometry does not depend on weights): pass weights=None\n"
+    )
+    assert main(["import", "wrapped:net"]) == 2  # weights chosen inside: torchvision's own loader refuses
+    assert capsys.readouterr().err == (
+        "wrapped:net: the constructor tried to download https://download.pytorch.org/models/resnet18-f37072fd.pth; "
+        "rfgraph never downloads: set its weights to None\n"
+    )
+    assert not (tmp_path / "torch_home").exists()
 
 
 @pytest.mark.parametrize("name", list(generate.MODELS))

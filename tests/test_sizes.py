@@ -151,3 +151,12 @@ def test_sizes_agree_with_the_brute_force_over_a_full_range(case):
     top = max(axis.start, *(axis.below or (1,))) + 3 * axis.period + 4
     for n in range(1, top + 1):
         assert (n in axis) == brute_ok(net, n), (n, axis)
+
+
+def test_a_yaml_file_takes_no_input_size(tmp_path, capsys):
+    path = tmp_path / "net.yaml"
+    path.write_text("layers: [{name: c, op: conv, kernel: 3}]\n")
+    assert main(["sizes", str(path), "--input-size", "32"]) == 2
+    assert capsys.readouterr().err == (
+        f"{path}: --input-size is the size to trace a SOURCE at; for a YAML file `sizes` answers for every size\n"
+    )

@@ -198,10 +198,13 @@ def _model(name: str, model: Model, analysis: Analysis) -> tuple[str, str]:
     net = analysis.network
     size = shape(model.input_size)
     stages = [(query, stage_node(net, query)) for query in model.stages]
-    table = ["| stage | node | S | r | map |", "|---|---|---|---|---|"]
+    table = ["| stage | node | S | r | map | global |", "|---|---|---|---|---|---|"]
     for query, node in stages:
         rf = analysis[node]
-        table.append(f"| `{query}` | `{node}` | {_axes(rf.S)} | {_axes(rf.r)} | {shape(rf.size)} |")
+        is_global = "yes" if rf.is_global else "no"
+        table.append(
+            f"| `{query}` | `{node}` | {_axes(rf.S)} | {_axes(rf.r)} | {shape(rf.size)} | {is_global} |"
+        )
     global_ops = Counter(
         layer.op for layer in net.layers.values() if not layer.spec.merge and _is_global(layer, net.dims)
     )
@@ -285,8 +288,10 @@ the files). Node names are torchvision's feature-extraction names (`get_graph_no
 
 A **stage** is named as `create_feature_extractor` takes it: a module stands for the last node inside
 it. S and r are the effective stride and the receptive field there (one number when every axis has
-it), at the size the file was traced at. **Global**: the net has layers that read the whole input
-(pools to one position, heads, attention, squeeze-excitation gates; counted by op). **Aligned**: every
+it), at the size the file was traced at; **global** there says that some path to that node reads the
+whole input (as `rfgraph analyze` notes it: r is then the field of the local paths only). **Global**
+in the summary: the net has layers that read the whole input (pools to one position, heads,
+attention, squeeze-excitation gates; counted by op). **Aligned**: every
 merge at the traced size, by the paper's rule (equal strides and centres, feature by feature); the
 misaligned ones are listed as `rfgraph check` words them. **Input sizes**: `rfgraph sizes`, exactly
 which input sizes give non-empty maps and aligned merges, or why no periodic rule exists.

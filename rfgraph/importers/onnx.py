@@ -70,7 +70,22 @@ def import_onnx(
     assume_pointwise: Iterable[str] = (),
     name: str | None = None,
 ) -> NetworkSpec:
-    """The layers of an ONNX model as plain dicts; the parameters are :func:`from_onnx`'s."""
+    """The layers of an ONNX model as plain dicts; the parameters are :func:`from_onnx`'s.
+
+    Errors are located at the file, or for a loaded model at its graph's name.
+    """
+    try:
+        return _import_onnx(source, input_size, frozenset(assume_pointwise), name)
+    except RFGraphError as e:
+        raise e.located(_where(source)) from None
+
+
+def _import_onnx(
+    source: str | os.PathLike[str] | onnx.ModelProto,
+    input_size: int | Sequence[int] | None,
+    assume_pointwise: frozenset[str],
+    name: str | None,
+) -> NetworkSpec:
     model, default_name = _load(source)
     graph = model.graph
     constants = {t.name for t in graph.initializer}
@@ -79,7 +94,7 @@ def import_onnx(
         msg = f"the model must have exactly one input, it has {len(inputs)}: {[i.name for i in inputs]}"
         raise RFGraphError(msg)
     size = _set_input_size(inputs[0], input_size)
-    walk = _Walk(model, _Values(model), frozenset(assume_pointwise))
+    walk = _Walk(model, _Values(model, assume_pointwise), assume_pointwise)
     layers = walk.run()
     return NetworkSpec(name or default_name, walk.input_name, len(size), layers, size)
 
@@ -101,6 +116,14 @@ def _load(source: str | os.PathLike[str] | onnx.ModelProto) -> tuple[onnx.ModelP
     except Exception as e:  # protobuf's DecodeError and friends
         msg = f"not an ONNX model: {_first_line(e) or type(e).__name__}"
     raise RFGraphError(msg, path=str(source))
+
+
+def _where(source: str | os.PathLike[str] | onnx.ModelProto) -> str:
+    import onnx
+
+    if isinstance(source, onnx.ModelProto):
+        return f"ONNX graph {source.graph.name!r}" if source.graph.name else "ONNX model"
+    return str(source)
 
 
 def _first_line(e: BaseException) -> str:
@@ -152,10 +175,11 @@ class _Values:
     computed node by node with onnx's reference evaluator. Exporters compute
     slice bounds and expand shapes from sizes, which leaves shape inference blind
     downstream, so such values are put in as constants and shapes inferred again,
-    until nothing new is learnt.
+    until nothing new is learnt. Likewise an op in ``assume_pointwise`` that shape
+    inference does not know gives its input's shape.
     """
 
-    def __init__(self, model: onnx.ModelProto) -> None:
+    def __init__(self, model: onnx.ModelProto, assume_pointwise: frozenset[str] = frozenset()) -> None:
         import onnx.numpy_helper
 
         graph = model.graph
@@ -170,6 +194,7 @@ class _Values:
         source = next(i.name for i in graph.input if i.name not in self.constants)
         self.valued = _valued(graph, source)
         self.folded: dict[str, tuple[Any, bool] | None] = {}
+        self.assume = assume_pointwise
         self._infer(model)
 
     def _infer(self, model: onnx.ModelProto) -> None:
@@ -186,10 +211,23 @@ class _Values:
                 msg = f"ONNX shape inference failed: {_first_line(e)}"
                 raise RFGraphError(msg) from None
             g = inferred.graph
+            known: dict[str, onnx.ValueInfoProto] = {}
             for v in [*g.input, *g.value_info, *g.output]:
                 shape = _shape(v)
                 if shape is not None:
                     self.shapes[v.name] = shape
+                    known[v.name] = v
+            kept = [
+                (node.output[0], known[i])
+                for node in work.graph.node
+                if _op_name(node) in self.assume and node.output[0] not in known
+                for i in node.input[:1]
+                if i in known
+            ]
+            for output, value in kept:  # an assumed-pointwise op keeps its input's shape
+                info = work.graph.value_info.add()
+                info.CopyFrom(value)
+                info.name = output
             self.folded = {k: v for k, v in self.folded.items() if v is not None}
             wanted = {
                 i
@@ -199,7 +237,7 @@ class _Values:
                 if i and i not in self.valued and i not in self.constants and i not in done
             }
             learnt = {t: found[0] for t in wanted if (found := self.fold(t)) is not None}
-            if not learnt:
+            if not learnt and not kept:
                 return
             done.update(learnt)
             for tensor, value in learnt.items():
@@ -305,7 +343,9 @@ class _Walk(Builder):
             if index not in needed:
                 continue
             if any(i in self.broken for i in node.input):
-                self.broken.update(node.output)
+                self.broken.update(node.output)  # its geometry is unknown, but is its op known at all?
+                if not self.knows(_op_name(node)) and node.op_type not in _METADATA:
+                    self.unsupported(self.names[node.output[0]], _op_name(node), "unknown op")
                 continue
             if not any(i in self.maps for i in node.input) or node.op_type in _METADATA:
                 continue
@@ -316,6 +356,9 @@ class _Walk(Builder):
                 self.unsupported(self.names[node.output[0]], _op_name(node), str(e))
         self.check("assume_pointwise / --assume-pointwise")
         return self.layers
+
+    def knows(self, op: str) -> bool:
+        return op in (*_POINTWISE, "Clip", *_MERGES, *_REDUCE, *self.handlers(), *self.assume)
 
     def visit(self, node: onnx.NodeProto) -> None:
         op = _op_name(node)

@@ -2,7 +2,8 @@
 
 A callable is called with the ``--model-arg`` keywords (Python literals) and must
 return a ``torch.nn.Module``. Nothing is downloaded: an argument whose default
-would fetch weights must be given, and a download attempted anyway is an error.
+would fetch weights must be given as None, one given pretrained weights is refused
+before the call, and a download attempted anyway is an error.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import ast
 import importlib
 import inspect
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -60,7 +62,8 @@ def import_source(
         name = source.rpartition(":")[2].rpartition(".")[2]
         spec = import_torch(module, size or DEFAULT_SIZE, assume_pointwise=assume_pointwise, name=name)
     except RFGraphError as e:
-        raise e.located(source) from None
+        e.path = source  # the importers locate errors at the class or file: here the user named the source
+        raise e from None
     return spec
 
 
@@ -74,9 +77,11 @@ def command_line(
 
     >>> command_line("torchvision.models:resnet50", [224], ["num_classes=10"])
     'rfgraph import torchvision.models:resnet50 --input-size 224 --model-arg num_classes=10'
+    >>> command_line("torchvision.models.video:r3d_18", [16, 112, 112])
+    'rfgraph import torchvision.models.video:r3d_18 --input-size 16x112x112'
     """
     words = ["rfgraph import", source]
-    words += [f"--input-size {' '.join(map(str, input_size))}"] if input_size else []
+    words += [f"--input-size {'x'.join(map(str, input_size))}"] if input_size else []
     words += [f"--model-arg {item}" for item in model_args]
     words += [f"--assume-pointwise {','.join(assume_pointwise)}"] if assume_pointwise else []
     return " ".join(words)
@@ -154,7 +159,14 @@ def _resolve(source: str) -> Callable[..., Any]:
 
 
 def _refuse_downloads(constructor: Callable[..., Any], given: Mapping[str, Any]) -> None:
-    """Stop before calling a constructor whose defaults choose pretrained weights."""
+    """Stop before calling a constructor that is given, or defaults to, pretrained weights."""
+    for name, value in given.items():
+        if name in _WEIGHT_ARGS and value not in (None, False):
+            msg = (
+                f"--model-arg {name}={value!r} chooses pretrained weights, which would be downloaded; "
+                f"rfgraph never downloads (the geometry does not depend on weights): pass {name}=None"
+            )
+            raise RFGraphError(msg)
     try:
         parameters = inspect.signature(constructor).parameters
     except (TypeError, ValueError):  # builtins and some C extensions have no signature
@@ -179,15 +191,17 @@ def _no_downloads() -> Iterator[None]:
         msg = f"the constructor tried to download {url}; rfgraph never downloads: set its weights to None"
         raise RFGraphError(msg)
 
+    # torchvision has its own name for torch.hub's loader (which prints and makes a folder before it fetches)
+    modules = [torch.hub, sys.modules.get("torchvision.models._api")]
     names = ("download_url_to_file", "load_state_dict_from_url")
-    saved = {name: getattr(torch.hub, name) for name in names}
-    for name in names:
-        setattr(torch.hub, name, refuse)
+    saved = [(m, name, getattr(m, name)) for m in modules for name in names if hasattr(m, name)]
+    for m, name, _ in saved:
+        setattr(m, name, refuse)
     try:
         yield
     finally:
-        for name, function in saved.items():
-            setattr(torch.hub, name, function)
+        for m, name, function in saved:
+            setattr(m, name, function)
 
 
 def _first_line(e: BaseException) -> str:

@@ -59,7 +59,8 @@ def from_torch(
         Op names (module class, function or method names, as the error for an
         unknown op shows them) to treat as keeping the geometry.
     in_channels
-        Channels of the input; by default the first conv's or linear's.
+        Channels of the input; by default those of the first conv or linear
+        module the forward calls (3 when it calls none).
     name
         The network's name; by default the module's class name.
 
@@ -90,27 +91,59 @@ def import_torch(
 ) -> NetworkSpec:
     """The layers of ``module`` as plain dicts, ready for :func:`~rfgraph.importers.to_yaml`.
 
-    The parameters are :func:`from_torch`'s.
+    The parameters are :func:`from_torch`'s; errors are located at ``name`` (the class name).
     """
+    name = name or type(module).__name__
+    try:
+        return _import_torch(module, input_size, frozenset(assume_pointwise), in_channels, name)
+    except RFGraphError as e:
+        raise e.located(name) from None
+
+
+def _import_torch(
+    module: torch.nn.Module,
+    input_size: int | Sequence[int],
+    assume_pointwise: frozenset[str],
+    in_channels: int | None,
+    name: str,
+) -> NetworkSpec:
     import torch
 
-    dims, size = _input_size(module, input_size)
-    channels = in_channels or _in_channels(module)
     was_training = module.training
     module.eval()
     try:
         gm, names = _trace(module)
-        x = torch.zeros(_BATCH, channels, *size, dtype=_dtype(module), device=_device(module))
-        values = _run(gm, x, names)
+        inputs = [n for n in gm.graph.nodes if n.op == "placeholder"]
+        if len(inputs) != 1:
+            msg = f"the module must take exactly one tensor input, its forward takes {len(inputs)}"
+            raise RFGraphError(msg)
+        called = [gm.get_submodule(str(n.target)) for n in gm.graph.nodes if n.op == "call_module"]
+        if type(module).__module__.startswith("torch.nn."):  # a bare nn.Conv2d is traced through
+            called.insert(0, module)
+        dims, size = _input_size(called, input_size)
+        channels = in_channels or _in_channels(called)
+        x = torch.zeros(_BATCH, channels or 3, *size, dtype=_dtype(module), device=_device(module))
+        try:
+            values = _run(gm, x, names)
+        except RFGraphError as e:
+            if channels:
+                raise
+            msg = (
+                f"{e.message} (no conv or linear module tells the input's channels and 3 were tried: "
+                "give them, from_torch(..., in_channels=N))"
+            )
+            raise RFGraphError(msg) from None
     finally:
         module.train(was_training)
-    input_name, layers = describe_graph(gm, names, values, dims, frozenset(assume_pointwise))
-    return NetworkSpec(name or type(module).__name__, input_name, dims, layers, size)
+    input_name, layers = describe_graph(gm, names, values, dims, assume_pointwise)
+    return NetworkSpec(name, input_name, dims, layers, size)
 
 
-def _input_size(module: torch.nn.Module, input_size: int | Sequence[int]) -> tuple[int, tuple[int, ...]]:
+def _input_size(
+    called: Sequence[torch.nn.Module], input_size: int | Sequence[int]
+) -> tuple[int, tuple[int, ...]]:
     if isinstance(input_size, int):
-        dims = _spatial_dims(module)
+        dims = _spatial_dims(called)
         size = (input_size,) * dims
     else:
         size = tuple(input_size)
@@ -121,9 +154,9 @@ def _input_size(module: torch.nn.Module, input_size: int | Sequence[int]) -> tup
     return dims, size
 
 
-def _spatial_dims(module: torch.nn.Module) -> int:
-    """The number of spatial axes of the first conv, pool or norm that says (``Conv3d``: 3)."""
-    for m in module.modules():
+def _spatial_dims(called: Sequence[torch.nn.Module]) -> int:
+    """The number of spatial axes of the first conv, pool or norm run that says (``Conv3d``: 3)."""
+    for m in called:
         found = _DIMS_IN_NAME.fullmatch(type(m).__name__)
         if found:
             return int(found[1])
@@ -133,12 +166,13 @@ def _spatial_dims(module: torch.nn.Module) -> int:
 _DIMS_IN_NAME = re.compile(r"(?:Conv|ConvTranspose|MaxPool|AvgPool|BatchNorm|InstanceNorm)([123])d")
 
 
-def _in_channels(module: torch.nn.Module) -> int:
-    for m in module.modules():
+def _in_channels(called: Sequence[torch.nn.Module]) -> int | None:
+    """The input channels of the first conv or linear run (in the traced graph's order)."""
+    for m in called:
         for key in ("in_channels", "in_features"):
             if isinstance(getattr(m, key, None), int):
                 return int(getattr(m, key))
-    return 3
+    return None
 
 
 def _device(module: torch.nn.Module) -> torch.device:

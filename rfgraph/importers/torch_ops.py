@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, cast
 
-from ..errors import RFGraphError
 from . import maps
 from .maps import NEW_DIM, Builder, Layout, Map, UnsupportedError
 
@@ -137,7 +136,7 @@ def describe_graph(
     Raises
     ------
     RFGraphError
-        Not one tensor input, or ops that cannot be described (all of them in one error).
+        Ops that cannot be described (all of them in one error).
     """
     return _Walk(gm, names, values, dims, assume_pointwise).run()
 
@@ -163,18 +162,16 @@ class _Walk(Builder):
 
     def run(self) -> tuple[str, list[dict[str, Any]]]:
         graph = self.gm.graph
-        inputs = [n for n in graph.nodes if n.op == "placeholder"]
-        if len(inputs) != 1:
-            msg = f"the module must take exactly one tensor input, its forward takes {len(inputs)}"
-            raise RFGraphError(msg)
-        (x,) = inputs
+        x = next(n for n in graph.nodes if n.op == "placeholder")  # the only one: import_torch checks
         self.maps[x] = Map(self.names[x], maps.nchw(self.dims), self.values[x].shape)
         needed = _ancestors(next(n for n in graph.nodes if n.op == "output"))
         for n in graph.nodes:
             if n not in needed or n.op in ("placeholder", "output"):
                 continue
             if any(u in self.broken for u in n.all_input_nodes):
-                self.broken.add(n)  # what follows an unsupported op is not reported again
+                self.broken.add(n)  # its geometry is unknown, but is its op known at all?
+                if _has_tensor(self.values.get(n)) and self.handler(n) is None:
+                    self.unsupported(self.names[n], _key(self.gm, n), "unknown op")
                 continue
             if not _has_tensor(self.values.get(n)) or not any(
                 u in self.maps or u in self.parts for u in n.all_input_nodes
@@ -189,18 +186,22 @@ class _Walk(Builder):
         return self.maps[x].source, self.layers
 
     def visit(self, n: fx.Node) -> None:
-        key = _key(self.gm, n)
-        handler: Callable[[fx.Node], None] | None = None
-        if n.op == "call_module":
-            handler = self.module_handler(self.gm.get_submodule(str(n.target)))
-        elif n.op == "call_method" or (n.op == "call_function" and _is_known_function(n.target)):
-            handler = self.function_handler(key)
+        handler = self.handler(n)
         if handler is None:
-            if key not in self.assume:
-                msg = "unknown op"
-                raise UnsupportedError(msg)
-            handler = self.pointwise("identity")
+            msg = "unknown op"
+            raise UnsupportedError(msg)
         handler(n)
+
+    def handler(self, n: fx.Node) -> Callable[[fx.Node], None] | None:
+        key = _key(self.gm, n)
+        found: Callable[[fx.Node], None] | None = None
+        if n.op == "call_module":
+            found = self.module_handler(self.gm.get_submodule(str(n.target)))
+        elif n.op == "call_method" or (n.op == "call_function" and _is_known_function(n.target)):
+            found = self.function_handler(key)
+        if found is None and key in self.assume:
+            return self.pointwise("identity")
+        return found
 
     # -- building blocks
 
