@@ -2,9 +2,11 @@
 
 Map sizes change with the input size n through floor divisions at strided
 layers, and TensorFlow's "same" padding depends on each map's size modulo its
-stride. Both repeat once n grows by the lcm L of the maps' scales (the input
-size per feature of each map, the effective stride where fields are defined):
-every map then grows by a whole number of features and keeps its remainders.
+stride. Alignment and merges' sizes depend on n only through the maps that
+feed a merge or a size-dependent layer (and the maps below them), and these
+repeat once n grows by the lcm L of those maps' scales (the input size per
+feature of each map, the effective stride where fields are defined): each of
+them then grows by a whole number of features and keeps its remainders.
 Only emptiness is not periodic, and it is monotone: maps never shrink as n
 grows. So from the size T where no map is empty any more (and every map that
 grows has two features, past broadcasting from one), validity and alignment
@@ -21,7 +23,7 @@ from typing import Any
 
 from .analysis import analyze
 from .errors import RFGraphError
-from .network import Network
+from .network import Layer, Network
 from .ops import Why
 
 #: Sizes up to which the smallest valid size is looked for before saying there is none.
@@ -131,15 +133,20 @@ def valid_sizes(network: Network) -> Sizes:
 
 
 def _axis(network: Network, i: int, name: str) -> AxisSizes:
-    scales = _scales(network, i)
-    period = math.lcm(1, *(s.numerator for s in scales.values() if s is not None))
-    start = _first_regular(network, i, scales)
-    if start is None:
+    shaping = _shaping(network, i)
+    scales = _scales(network, i, shaping)
+    period = math.lcm(1, *(s.numerator for v, s in scales.items() if s is not None and v in shaping))
+    # below `first` some map is empty; from `start` on, every map below a merge has two features
+    first = _first_regular(network, i, dict.fromkeys(scales, 1))
+    start = _first_regular(
+        network, i, {v: 1 if s is None or v not in shaping else 2 for v, s in scales.items()}
+    )
+    if first is None or start is None:
         return AxisSizes(name, 1, 1, (), ())
     cutoff = _divergence(network, i, scales, start, period)
     if cutoff is not None:  # a merge of maps that grow apart: only sizes below the cutoff can fit
         return AxisSizes(name, 1, 1, (), tuple(n for n in range(1, cutoff) if _valid(network, i, n)))
-    ok = {n: _valid(network, i, n) for n in range(1, start + period)}
+    ok = {n: n >= first and _valid(network, i, n) for n in range(1, start + period)}
     residues = sorted({n % period for n in range(start, start + period) if ok[n]})
     period, residues = _shortest(period, residues)
     while start > 1 and ok[start - 1] == ((start - 1) % period in residues):
@@ -206,9 +213,41 @@ def _valid(network: Network, i: int, n: int) -> bool:
     return not any(m.axis == i for m in a.misalignments)
 
 
-def _scales(network: Network, i: int) -> dict[str, Fraction | None]:
-    """Each map's scale on axis i (None: its size does not grow with the input's)."""
+def _shaping(network: Network, i: int) -> set[str]:
+    """The maps whose sizes decide alignment or validity otherwise than monotonically: the maps
+    below a merge or a layer that fits only some remainders (pixel_unshuffle, a crop to another
+    map's size), through data and ``size_of`` edges."""
+    todo: list[str] = []
+    for v, layer in network.layers.items():
+        if layer.spec.merge is not None:
+            todo += layer.inputs
+        elif (layer.size_of is not None and layer.spec.size_of_periodic) or _fits_by_remainder(layer, i):
+            todo.append(v)
+    found: set[str] = set()
+    while todo:
+        v = todo.pop()
+        if v not in found:
+            found.add(v)
+            below = network.layers.get(v)
+            if below is not None:
+                todo += [*below.inputs, *([below.size_of] if below.size_of else [])]
+    return found
+
+
+def _fits_by_remainder(layer: Layer, i: int) -> bool:
+    """Whether a size fits the layer on axis i depends on more than a least size."""
+    taps = layer.geometry(i, None, None).taps
+    if taps is None or layer.size_of is not None:
+        return False
+    n = 1000 * math.ceil(taps.stride)  # a size past any ordinary window's reach, and the next one
+    return (layer.geometry(i, n, None).problem is None) != (layer.geometry(i, n + 1, None).problem is None)
+
+
+def _scales(network: Network, i: int, shaping: set[str]) -> dict[str, Fraction | None]:
+    """Each map's scale on axis i (None: its size does not grow with the input's, or it does not
+    matter: no merge and no size-dependent layer is below it)."""
     scales: dict[str, Fraction | None] = {network.input: Fraction(1)}
+    ones: set[str] | None = None
     for v in network.order[1:]:
         layer = network.layers[v]
         below = [scales[u] for u in layer.inputs]
@@ -226,6 +265,16 @@ def _scales(network: Network, i: int) -> dict[str, Fraction | None]:
         elif geo.why is Why.GLOBAL:  # attention keeps its input's size, pools and heads give 1
             scales[v] = below[0] if layer.geometry(i, 2, None).size == 2 else None
             continue
+        if v not in shaping:  # no merge and no size-dependent layer below: only its emptiness counts
+            scales[v] = None
+            continue
+        if layer.size_of is not None and below[0] is None:
+            if ones is None:  # the maps of one feature whatever the input size
+                a, b = _sizes(network, i, 4096), _sizes(network, i, 4099)
+                ones = {u for u, n in a.items() if n == 1 == b[u]}
+            if layer.inputs[0] in ones:  # one feature spread over another map: the same at any size
+                scales[v] = scales[layer.size_of]
+                continue
         msg = (
             f"the input sizes that fit are not periodic on axis {network.axis_names[i]}: "
             f"{v!r} ({layer.op}) depends on the input size otherwise than through remainders"
@@ -234,11 +283,11 @@ def _scales(network: Network, i: int) -> dict[str, Fraction | None]:
     return scales
 
 
-def _regular(network: Network, i: int, n: int, scales: dict[str, Fraction | None], memo: _Memo) -> bool:
-    """Whether at input size n every map on axis i is non-empty, and every map that grows with n has
-    two features at least (below that, broadcasting from one feature is not periodic)."""
+def _regular(network: Network, i: int, n: int, need: dict[str, int], memo: _Memo) -> bool:
+    """Whether at input size n every map on axis i has at least the features it needs: one, or two
+    for a map that grows with n and feeds a merge (broadcasting from one feature is not periodic)."""
     sizes = _sizes(network, i, n, memo)
-    return all(size >= (1 if scales[v] is None else 2) for v, size in sizes.items())
+    return all(size >= need[v] for v, size in sizes.items())
 
 
 #: Output sizes by (layer's parameters on the axis, input size, the size_of node's size).
@@ -265,18 +314,18 @@ def _sizes(network: Network, i: int, n: int, memo: _Memo | None = None) -> dict[
     return sizes
 
 
-def _first_regular(network: Network, i: int, scales: dict[str, Fraction | None]) -> int | None:
-    """The smallest n from which every size is regular (maps never shrink as n grows)."""
+def _first_regular(network: Network, i: int, need: dict[str, int]) -> int | None:
+    """The smallest n from which every map has the features it needs (maps never shrink as n grows)."""
     memo: _Memo = {}
     high = 1
-    while not _regular(network, i, high, scales, memo):
+    while not _regular(network, i, high, need, memo):
         high *= 2
         if high > LARGEST:
             return None
     low = high // 2 + 1 if high > 1 else 1
     while low < high:
         mid = (low + high) // 2
-        if _regular(network, i, mid, scales, memo):
+        if _regular(network, i, mid, need, memo):
             high = mid
         else:
             low = mid + 1

@@ -100,7 +100,10 @@ def test_n4_is_aligned_at_9_and_not_at_8():
 )
 def test_geometry_that_is_not_periodic_is_one_located_error(layer, op, tmp_path, capsys):
     path = tmp_path / "net.yaml"
-    path.write_text(f"dims: 1\nlayers:\n  - {{name: c, op: conv, kernel: 3, stride: 2}}\n  - {layer}\n")
+    text = f"dims: 1\nlayers:\n  - {{name: c, op: conv, kernel: 3, stride: 2}}\n  - {layer}\n"
+    # without a merge below it, only whether the maps are empty counts: that is periodic
+    assert valid_sizes(loads(text)).axes[0].describe() == "x: aligned iff X >= 3"
+    path.write_text(text + "  - {name: m, op: add, inputs: [r, c], align: none}\n")
     with pytest.raises(
         RFGraphError, match=f"not periodic on axis x: 'r' \\({op}\\) depends on the input size"
     ):
@@ -160,3 +163,29 @@ def test_a_yaml_file_takes_no_input_size(tmp_path, capsys):
     assert capsys.readouterr().err == (
         f"{path}: --input-size is the size to trace a SOURCE at; for a YAML file `sizes` answers for every size\n"
     )
+
+
+def test_the_period_comes_from_the_maps_below_merges_and_remainder_layers_only():
+    # strides 7, 11, 13, 17, 19 on branches that meet nowhere: only emptiness counts, period 1
+    branches = "".join(
+        f"  - {{name: b{s}, op: conv, kernel: 3, stride: {s}, inputs: [input]}}\n"
+        for s in (7, 11, 13, 17, 19)
+    )
+    (x,) = valid_sizes(loads("dims: 1\nlayers:\n" + branches)).axes
+    assert x.to_dict() == {"period": 1, "from": 3, "residues": [0], "below": []}
+    # a pixel_unshuffle fits even sizes only, merge or not
+    (x,) = valid_sizes(loads("dims: 1\nlayers: [{name: u, op: pixel_unshuffle, factor: 2}]")).axes
+    assert x.describe() == "x: aligned iff X = 0 (mod 2)"
+
+
+def test_a_one_feature_map_resized_to_another_map_is_periodic():
+    # DeepLabv3's image pooling: a global branch spread back over the map it is concatenated with
+    net = loads("""
+dims: 1
+layers:
+  - {name: c, op: conv, kernel: 3, stride: 2, padding: 1}
+  - {name: g, op: global_pool}
+  - {name: up, op: resize, size_of: c, mode: bilinear}
+  - {name: cat, op: concat, inputs: [c, up]}
+""")
+    assert valid_sizes(net).axes[0].describe() == "x: aligned iff X >= 1"
