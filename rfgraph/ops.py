@@ -222,7 +222,12 @@ def _window(a: Mapping[str, Any], n: int | None, _: object) -> Geometry:
 
 
 def _pad(a: Mapping[str, Any], n: int | None, _: object) -> Geometry:
-    """Pad (negative values crop) or crop by explicit amounts: output x reads input x - before."""
+    """Pad (negative values crop) or crop by explicit amounts: output x reads input x - before.
+
+    >>> g = _pad({"padding": (2, 1)}, 5, None)
+    >>> g.taps.reads(0), g.size
+    ([-2], 8)
+    """
     before, after = a["padding"] if "padding" in a else (-a["crop"][0], -a["crop"][1])
     out = None if n is None else n + before + after
     empty = out is not None and out < 1
@@ -377,13 +382,23 @@ def _resize(a: Mapping[str, Any], n: int | None, other: int | Fraction | None) -
 
 
 def _pixel_shuffle(a: Mapping[str, Any], n: int | None, _: object) -> Geometry:
-    """Depth to space: output x reads input x // factor (of another channel)."""
+    """Depth to space: output x reads input x // factor (of another channel).
+
+    >>> g = _pixel_shuffle({"factor": 3}, 4, None)
+    >>> g.taps.reads(4), g.taps.reads(5), g.size
+    ([1], [1], 12)
+    """
     f = a["factor"]
     return Geometry(Taps(f, 1, ((0,),) * f, (Fraction(1),) * f), None if n is None else n * f)
 
 
 def _pixel_unshuffle(a: Mapping[str, Any], n: int | None, _: object) -> Geometry:
-    """Space to depth: output x reads inputs x*factor .. x*factor + factor - 1."""
+    """Space to depth: output x reads inputs x*factor .. x*factor + factor - 1.
+
+    >>> g = _pixel_unshuffle({"factor": 2}, 5, None)
+    >>> g.taps.reads(1), g.problem
+    ([2, 3], 'pixel_unshuffle by 2 needs a size divisible by 2, got 5')
+    """
     f = a["factor"]
     taps = Taps(1, f, (range(f),), (Fraction(1, f),))
     odd = n is not None and n % f != 0
@@ -410,16 +425,30 @@ def _adaptive(a: Mapping[str, Any], n: int | None, _: object) -> Geometry:
 
 
 def _pointwise(_a: Mapping[str, Any], n: int | None, _: object) -> Geometry:
+    """Activations, norms, channel reshapes: output x reads input x.
+
+    >>> _pointwise({}, 7, None).taps.reads(3), _pointwise({}, 7, None).size
+    ([3], 7)
+    """
     return Geometry(POINTWISE_TAPS, n)
 
 
 def _to_one(_a: Mapping[str, Any], n: int | None, _: object) -> Geometry:
-    """Global pool, flatten, fully connected: every output reads every input; one output."""
+    """Global pool, flatten, fully connected: every output reads every input; one output.
+
+    >>> g = _to_one({}, 7, None)
+    >>> g.why, g.size, g.taps
+    (<Why.GLOBAL: 'global'>, 1, None)
+    """
     return Geometry(None, 1, why=Why.GLOBAL)
 
 
 def _global(_a: Mapping[str, Any], n: int | None, _: object) -> Geometry:
-    """Self-attention and the like: every output reads every input; the size is kept."""
+    """Self-attention and the like: every output reads every input; the size is kept.
+
+    >>> _global({}, 7, None).why, _global({}, 7, None).size
+    (<Why.GLOBAL: 'global'>, 7)
+    """
     return Geometry(None, n, why=Why.GLOBAL)
 
 
