@@ -264,6 +264,8 @@ def _transposed(a: Mapping[str, Any], n: int | None, _: object) -> Geometry:
     """
     k, s, d = a["kernel"], a["stride"], a["dilation"]
     before, after = a["padding"]
+    if _too_long(s) is not None:
+        return Geometry(None, None, problem=_too_long(s))
     g = math.gcd(d, s)
     offsets: list[Offsets] = []
     for phase in range(s):
@@ -329,7 +331,7 @@ def _resample(a: Mapping[str, Any], n: int | None, out: int | None, factor: Frac
         if n is None or out is None:
             return Geometry(None, out, why=Why.SIZE)
         scale = Fraction(n - 1, out - 1) if out > 1 else Fraction(0)
-        return Geometry(_periodic(mode, scale, False), out)
+        return _periodic(mode, scale, False, out)
     if factor is None:
         if n is None or out is None:
             return Geometry(None, out, why=Why.SIZE)
@@ -338,15 +340,32 @@ def _resample(a: Mapping[str, Any], n: int | None, out: int | None, factor: Frac
         scale = 1 / factor
         if n is not None:
             out = math.floor(n * factor)
-    half_pixel = mode != "nearest"
-    return Geometry(_periodic(mode, scale, half_pixel), out)
+    return _periodic(mode, scale, mode != "nearest", out)
 
 
-def _periodic(mode: str, scale: Fraction, half_pixel: bool) -> Taps:
+def _periodic(mode: str, scale: Fraction, half_pixel: bool, out: int | None) -> Geometry:
     # x -> x + q moves the source coordinate by q*scale: an integer once q is scale's denominator
     if scale == 0:  # a one-feature output: only feature 0 exists
-        return POINTWISE_TAPS
-    return _interpolation(mode, scale, half_pixel, scale.denominator, scale.numerator)
+        return Geometry(POINTWISE_TAPS, out)
+    problem = _too_long(scale.denominator)
+    if problem is not None:
+        return Geometry(None, out, problem=problem)
+    return Geometry(_interpolation(mode, scale, half_pixel, scale.denominator, scale.numerator), out)
+
+
+#: Fields that repeat only after more features than this are not computed (each phase is kept).
+MAX_PERIOD = 2**16
+
+
+def _too_long(period: int) -> str | None:
+    """Why a geometry whose taps repeat every ``period`` features is refused, or None.
+
+    >>> _too_long(10**7)
+    'its fields would repeat only every 10000000 features (at most 65536 are kept)'
+    """
+    if period <= MAX_PERIOD:
+        return None
+    return f"its fields would repeat only every {period} features (at most {MAX_PERIOD} are kept)"
 
 
 def _upsample(a: Mapping[str, Any], n: int | None, _: object) -> Geometry:
@@ -389,6 +408,8 @@ def _pixel_shuffle(a: Mapping[str, Any], n: int | None, _: object) -> Geometry:
     ([1], [1], 12)
     """
     f = a["factor"]
+    if _too_long(f) is not None:
+        return Geometry(None, None, problem=_too_long(f))
     return Geometry(Taps(f, 1, ((0,),) * f, (Fraction(1),) * f), None if n is None else n * f)
 
 

@@ -8,6 +8,7 @@ from fractions import Fraction
 
 from .analysis import Analysis, Misalignment, NodeRF, Reason, to_json_number
 from .fields import Number, exact
+from .ops import Why
 
 # typing is imported for the type checker only: `rfgraph check` starts faster without it
 TYPE_CHECKING = False
@@ -113,6 +114,8 @@ def _note(analysis: Analysis, rf: NodeRF, fit: InputFit | None) -> str:
         notes.append("not checked" if rule == "none" else "not checked (needs --input-size)")
     if rf.size_dependent:
         notes.append("P*")
+    if any(a.why is Why.SIZE for a in rf.axes) and rf.aligned is not None:  # r, S, P are null
+        notes.append("needs --input-size")
     if rf.is_global:
         notes.append("global")
     border = () if fit is None else fit.border_axes(rf.node)

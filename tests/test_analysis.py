@@ -352,3 +352,22 @@ def test_a_merge_that_is_not_checked_is_null_and_not_counted():
     assert a.to_dict()["nodes"]["m"]["aligned"] is None and a.unchecked == ["m"]
     by_centres = analyze(loads(UNCHECKED.replace("align: none", "align: centre")))
     assert not by_centres.aligned and [m.node for m in by_centres.misalignments] == ["m"]
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        "{name: r, op: resize, factor: 10000000000000000000000/3}",
+        "{name: r, op: upsample, factor: 10000000}",
+        "{name: r, op: resize, factor: 1000001/1000000}",
+        "{name: r, op: transposed_conv, kernel: 3, stride: 100000000}",
+        "{name: r, op: pixel_shuffle, factor: 100000000}",
+    ],
+)
+@pytest.mark.parametrize("size", [None, 16])
+def test_a_period_too_long_to_keep_is_a_located_error_not_a_hang(layer, size):
+    with pytest.raises(
+        RFGraphError, match=r"repeat only every [0-9]+ features \(at most 65536 are kept\)"
+    ) as info:
+        analyze(loads(f"dims: 1\nlayers:\n  - {layer}\n"), size)
+    assert info.value.line == 3
