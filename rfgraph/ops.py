@@ -266,6 +266,9 @@ def _transposed(a: Mapping[str, Any], n: int | None, _: object) -> Geometry:
     before, after = a["padding"]
     if _too_long(s) is not None:
         return Geometry(None, None, problem=_too_long(s))
+    if a["output_padding"] >= max(s, d):  # PyTorch's rule: it only picks among the sizes a stride allows
+        problem = f"output_padding {a['output_padding']} must be smaller than the stride or the dilation"
+        return Geometry(None, None, problem=problem)
     g = math.gcd(d, s)
     offsets: list[Offsets] = []
     for phase in range(s):

@@ -30,6 +30,9 @@ def random_networks(
     periodic = 0
     align = draw(st.sampled_from([None, "centre", "start", "end"]))
 
+    def at(value, i):
+        return value[i] if isinstance(value, list) else value
+
     def axis_values(values):
         per_axis = draw(st.lists(values, min_size=dims, max_size=dims))
         same = len(set(map(str, per_axis))) == 1 and not isinstance(per_axis[0], list)
@@ -82,7 +85,9 @@ def random_networks(
             layer["stride"] = axis_values(st.integers(1, 3))
             layer["dilation"] = axis_values(st.integers(1, 2))
             layer["padding"] = axis_values(st.lists(st.integers(0, 2), min_size=2, max_size=2))
-            layer["output_padding"] = axis_values(st.integers(0, 1))
+            # PyTorch's rule: below the stride or the dilation
+            room = [max(at(layer["stride"], i), at(layer["dilation"], i)) - 1 for i in range(dims)]
+            layer["output_padding"] = [draw(st.integers(0, min(1, r))) for r in room]
         elif op == "upsample":
             layer["factor"] = axis_values(st.integers(1, 3))
             layer["mode"] = draw(st.sampled_from(["nearest", "bilinear", "bicubic", "nearest_exact"]))

@@ -371,3 +371,12 @@ def test_a_period_too_long_to_keep_is_a_located_error_not_a_hang(layer, size):
     ) as info:
         analyze(loads(f"dims: 1\nlayers:\n  - {layer}\n"), size)
     assert info.value.line == 3
+
+
+def test_output_padding_must_be_smaller_than_the_stride_or_the_dilation():
+    net = "dims: 1\nlayers:\n  - {name: t, op: transposed_conv, kernel: 3, stride: 2, output_padding: P}\n"
+    assert analyze(loads(net.replace("P", "1")), 5)["t"].size == (12,)
+    with pytest.raises(
+        RFGraphError, match="output_padding 2 must be smaller than the stride or the dilation"
+    ):
+        analyze(loads(net.replace("P", "2")))
