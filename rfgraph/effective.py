@@ -585,9 +585,9 @@ def _sweep(
     return found
 
 
-# Above this many weights (128 MB; the zoo at its sizes needs at most 3e6), erfs walks down from
-# each feature that loses weight at a border instead of computing the rows of every feature such
-# walks would visit.
+# Above this many weights held at once (128 MB; the zoo at its sizes needs at most 3e6), erfs walks
+# down from each feature that loses weight at a border instead of computing the rows of every
+# feature such walks would visit (a node's rows are dropped once the nodes that read them are done).
 _ROWS_LIMIT = 1 << 24
 
 _NONE: frozenset[str] = frozenset()
@@ -659,24 +659,38 @@ def _rows(
 
     First, top-down, which features of which nodes those walks visit; then, bottom-up, their rows:
     a feature the walk loses no weight for has its parts' weights, any other adds up its inputs'
-    rows over the taps that land inside their maps (those outside read padding). None where that
-    is more than ``_ROWS_LIMIT`` weights: walk instead.
+    rows over the taps that land inside their maps (those outside read padding). A node's rows are
+    dropped once every node that reads them is done. None where more than ``_ROWS_LIMIT`` weights
+    would be held at once: walk instead.
     """
     source = walker.analysis.source
     width = walker.size(source, i) or 0
     asked: dict[str, list[np.ndarray]] = {v: [np.array([x])] for v, x in lost.items()}
     visited: dict[str, np.ndarray] = {}
+    reads: dict[str, set[str]] = {}
     for v in reversed(order):
         if v not in asked:
             continue
         xs = visited[v] = np.unique(np.concatenate(asked.pop(v)))
         xs = xs[~_is_safe(state[v][1], xs)]
+        reads[v] = set()
         if v != source and len(xs):
             for u, _, _, ys in _reads(walker, v, i, xs):
                 asked.setdefault(u, []).append(ys)
-    if sum(len(xs) for xs in visited.values()) * width > _ROWS_LIMIT:
+                reads[v].add(u)
+    readers = Counter(u for us in reads.values() for u in us)
+    held = peak = 0
+    for v in (v for v in order if v in visited):  # what the loop below holds
+        held += len(visited[v])
+        peak = max(peak, held)
+        for u in reads[v]:
+            readers[u] -= 1
+            held -= 0 if readers[u] else len(visited[u])
+    if peak * width > _ROWS_LIMIT:
         return None
+    readers = Counter(u for us in reads.values() for u in us)
     rows: dict[str, np.ndarray] = {}
+    found: dict[str, np.ndarray] = {}
     for v in order:
         if v not in visited:
             continue
@@ -691,7 +705,13 @@ def _rows(
             for u, weight, at, ys in _reads(walker, v, i, xs[bad]):
                 out[bad[at]] += weight * rows[u][np.searchsorted(visited[u], ys)]
         rows[v] = out
-    return {v: rows[v][np.searchsorted(visited[v], x)] for v, x in lost.items()}
+        if v in lost:
+            found[v] = out[np.searchsorted(xs, lost[v])].copy()  # not a view keeping all of out
+        for u in reads[v]:
+            readers[u] -= 1
+            if not readers[u]:
+                del rows[u]
+    return found
 
 
 def _reads(
