@@ -55,6 +55,8 @@ class Brute:
         self.net = net
         self.input_size = input_size
         self.order = list(nx.topological_sort(net.graph))
+        # data edges only: a size_of edge gives a size and carries no data, so no field follows it
+        self.data = nx.DiGraph([(u, v) for v, layer in net.layers.items() for u in layer.inputs])
         self.sizes: dict[str, tuple[int, ...] | None] = {}
         for v in self.order:
             self.sizes[v] = input_size if v == net.input else self._size(net.layers[v])
@@ -107,17 +109,17 @@ class Brute:
         else:
             out = params["size"][a] if "size" in params else self.other_size(layer, a)
             factor = None
-            if out is None and n is None and "size_of" in params:
-                mine, theirs = self.fields.get((layer.inputs[0], a)), self.fields.get((params["size_of"], a))
-                if mine is None or theirs is None:
-                    return None
-                return theirs[1] / mine[1]  # their S over mine: sizes that divide evenly
-        if params.get("align_corners"):
+        if params.get("align_corners"):  # corner to corner: the scale needs both sizes, size_of or not
             if n is None or out is None:
                 return None
             return Fraction(n - 1, out - 1) if out > 1 else Fraction(0)
         if factor is not None:
             return 1 / factor
+        if out is None and n is None and "size_of" in params:
+            mine, theirs = self.fields.get((layer.inputs[0], a)), self.fields.get((params["size_of"], a))
+            if mine is None or theirs is None:
+                return None
+            return theirs[1] / mine[1]  # their S over mine: sizes that divide evenly
         return None if n is None or out is None else Fraction(n, out)
 
     def reads(self, layer: Layer, a: int, x: int) -> list[int] | None:
@@ -225,6 +227,8 @@ class Brute:
             count = n + sum(params["padding"][a])
         elif op == "crop":
             count = n - sum(params["crop"][a]) if "crop" in params else self.other_size(layer, a)
+            if count > n:  # a crop only takes away
+                raise SizeError(layer.name)
         elif op == "upsample":
             count = n * params["factor"][a]
         elif op == "resize":
@@ -450,7 +454,7 @@ class Brute:
         if v == self.net.input:
             return 1
         best = None
-        for path in nx.all_simple_paths(self.net.graph, self.net.input, v):
+        for path in nx.all_simple_paths(self.data, self.net.input, v):
             widths = []
             for x in range(FEATURES // 2):
                 got = self._path_deps(tuple(path), a, x)
