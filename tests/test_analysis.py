@@ -296,6 +296,10 @@ layers:
   - {name: c, op: conv, kernel: 3, stride: 2}
   - {name: r, op: resize, size_of: input, mode: bilinear, align_corners: true, inputs: [c]}
 """
+CORNERS_BY_A_FACTOR = """
+dims: 1
+layers: [{name: r, op: resize, factor: 2, mode: bilinear, align_corners: true}]
+"""
 CROP_TO_A_LARGER_MAP = """
 dims: 1
 layers:
@@ -311,12 +315,16 @@ layers:
         (RESIZE_TO_THE_INPUTS_SIZE, 10, "r", 2, 2),
         (CORNERS_TO_THE_INPUTS_SIZE, None, "r", None, None),  # align_corners needs a size, size_of or not
         (CORNERS_TO_THE_INPUTS_SIZE, 9, "r", 5, 5),
+        (CORNERS_BY_A_FACTOR, None, "r", None, None),
+        (CORNERS_BY_A_FACTOR, 6, "r", 2, 2),  # size 12: the scale is 5/11
     ],
 )
-def test_size_of_in_the_brute_force_and_the_pass(text, size, node, r, r_min):
+def test_resizes_agree_with_the_brute_force(text, size, node, r, r_min):
     net = loads(text)
     brute = Brute(net, None if size is None else (size,))
     assert (brute.field(node, 0).r, brute.field(node, 0).r_min) == (r, r_min)
+    if size is not None:
+        assert brute.sizes[node] == analyze(net, size)[node].size
     check_against_brute(net, analyze(net, size), brute)
 
 
