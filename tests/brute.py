@@ -22,8 +22,9 @@ import networkx as nx
 
 from rfgraph.network import Layer, Network
 
-FEATURES = 96  # features sampled per axis: several full periods of every random net
-MAX_PERIOD = 32
+FEATURES = 96  # features sampled per axis at least: several full periods of most random nets
+# periods are looked for up to this, on 3 periods of features (align_corners: (n - 1)/(out - 1))
+MAX_PERIOD = 1024
 
 
 class SizeError(Exception):
@@ -112,7 +113,9 @@ class Brute:
         if params.get("align_corners"):  # corner to corner: the scale needs both sizes, size_of or not
             if n is None or out is None:
                 return None
-            return Fraction(n - 1, out - 1) if out > 1 else Fraction(0)
+            # out = 1: PyTorch's scale is 0 and the one feature reads input 0; features past it do not
+            # exist, and rfgraph's convention extends the map pointwise (S = 1), not with S = 0
+            return Fraction(n - 1, out - 1) if out > 1 else Fraction(1)
         if factor is not None:
             return 1 / factor
         if out is None and n is None and "size_of" in params:
@@ -390,13 +393,17 @@ class Brute:
 
     def periodicity(self, v: str, a: int) -> tuple[int, Fraction]:
         """The smallest T with box(x + T) = box(x) + D for every sampled x: (T, S = D / T)."""
-        boxes = [self.interval(v, a, x) for x in range(FEATURES)]
+        boxes: list[tuple[int, int] | None] = []
         for period in range(1, MAX_PERIOD + 1):
-            shifts = {
-                (q[0] - p[0], q[1] - p[1]) if p and q else (None if p is None and q is None else "x")
-                for p, q in zip(boxes, boxes[period:], strict=False)
-            }
-            shifts.discard(None)
+            boxes += [self.interval(v, a, x) for x in range(len(boxes), max(FEATURES, 3 * period))]
+            shifts = set()
+            for p, q in zip(boxes, boxes[period:], strict=False):
+                if p and q:
+                    shifts.add((q[0] - p[0], q[1] - p[1]))
+                elif p or q:
+                    shifts.add("x")
+                if len(shifts) > 1 or "x" in shifts:
+                    break
             if len(shifts) == 1 and "x" not in shifts:
                 (d0, d1) = shifts.pop()
                 if d0 == d1:
@@ -435,7 +442,7 @@ class Brute:
                 return False
             if len({self.fields[u, a][1] for u in local}) > 1:
                 return False
-            for x in range(FEATURES):
+            for x in range(max([FEATURES, *(self.fields[u, a][0] for u in local)])):
                 anchors = set()
                 for u in local:
                     box = self.interval(u, a, x)
@@ -456,7 +463,8 @@ class Brute:
         best = None
         for path in nx.all_simple_paths(self.data, self.net.input, v):
             widths = []
-            for x in range(FEATURES // 2):
+            period = max(self.fields.get((u, a), (1,))[0] for u in path)
+            for x in range(max(FEATURES // 2, period)):
                 got = self._path_deps(tuple(path), a, x)
                 if got is None:
                     return None
