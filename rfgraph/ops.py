@@ -330,6 +330,8 @@ def _resample(a: Mapping[str, Any], n: int | None, out: int | None, factor: Frac
     """Upsample or resize: by ``factor`` (coordinates scale by 1/factor, as PyTorch's scale_factor)
     or to an output size ``out`` (scale n/out); ``align_corners`` maps corner to corner."""
     mode = a.get("mode", "nearest")
+    if factor is not None and n is not None:
+        out = math.floor(n * factor)
     if a.get("align_corners"):
         if n is None or out is None:
             return Geometry(None, out, why=Why.SIZE)
@@ -341,8 +343,6 @@ def _resample(a: Mapping[str, Any], n: int | None, out: int | None, factor: Frac
         scale = Fraction(n, out)
     else:
         scale = 1 / factor
-        if n is not None:
-            out = math.floor(n * factor)
     return _periodic(mode, scale, mode != "nearest", out)
 
 

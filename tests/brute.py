@@ -22,8 +22,9 @@ import networkx as nx
 
 from rfgraph.network import Layer, Network
 
-FEATURES = 96  # features sampled per axis: several full periods of every random net
-MAX_PERIOD = 32
+FEATURES = 96  # features sampled per axis at least: several full periods of most random nets
+# periods are looked for up to this, on 3 periods of features (align_corners: (n - 1)/(out - 1))
+MAX_PERIOD = 1024
 
 
 class SizeError(Exception):
@@ -55,6 +56,8 @@ class Brute:
         self.net = net
         self.input_size = input_size
         self.order = list(nx.topological_sort(net.graph))
+        # data edges only: a size_of edge gives a size and carries no data, so no field follows it
+        self.data = nx.DiGraph([(u, v) for v, layer in net.layers.items() for u in layer.inputs])
         self.sizes: dict[str, tuple[int, ...] | None] = {}
         for v in self.order:
             self.sizes[v] = input_size if v == net.input else self._size(net.layers[v])
@@ -107,17 +110,19 @@ class Brute:
         else:
             out = params["size"][a] if "size" in params else self.other_size(layer, a)
             factor = None
-            if out is None and n is None and "size_of" in params:
-                mine, theirs = self.fields.get((layer.inputs[0], a)), self.fields.get((params["size_of"], a))
-                if mine is None or theirs is None:
-                    return None
-                return theirs[1] / mine[1]  # their S over mine: sizes that divide evenly
-        if params.get("align_corners"):
+        if params.get("align_corners"):  # corner to corner: the scale needs both sizes, size_of or not
             if n is None or out is None:
                 return None
-            return Fraction(n - 1, out - 1) if out > 1 else Fraction(0)
+            # out = 1: PyTorch's scale is 0 and the one feature reads input 0; features past it do not
+            # exist, and rfgraph's convention extends the map pointwise (S = 1), not with S = 0
+            return Fraction(n - 1, out - 1) if out > 1 else Fraction(1)
         if factor is not None:
             return 1 / factor
+        if out is None and n is None and "size_of" in params:
+            mine, theirs = self.fields.get((layer.inputs[0], a)), self.fields.get((params["size_of"], a))
+            if mine is None or theirs is None:
+                return None
+            return theirs[1] / mine[1]  # their S over mine: sizes that divide evenly
         return None if n is None or out is None else Fraction(n, out)
 
     def reads(self, layer: Layer, a: int, x: int) -> list[int] | None:
@@ -225,6 +230,8 @@ class Brute:
             count = n + sum(params["padding"][a])
         elif op == "crop":
             count = n - sum(params["crop"][a]) if "crop" in params else self.other_size(layer, a)
+            if count > n:  # a crop only takes away
+                raise SizeError(layer.name)
         elif op == "upsample":
             count = n * params["factor"][a]
         elif op == "resize":
@@ -386,13 +393,17 @@ class Brute:
 
     def periodicity(self, v: str, a: int) -> tuple[int, Fraction]:
         """The smallest T with box(x + T) = box(x) + D for every sampled x: (T, S = D / T)."""
-        boxes = [self.interval(v, a, x) for x in range(FEATURES)]
+        boxes: list[tuple[int, int] | None] = []
         for period in range(1, MAX_PERIOD + 1):
-            shifts = {
-                (q[0] - p[0], q[1] - p[1]) if p and q else (None if p is None and q is None else "x")
-                for p, q in zip(boxes, boxes[period:], strict=False)
-            }
-            shifts.discard(None)
+            boxes += [self.interval(v, a, x) for x in range(len(boxes), max(FEATURES, 3 * period))]
+            shifts = set()
+            for p, q in zip(boxes, boxes[period:], strict=False):
+                if p and q:
+                    shifts.add((q[0] - p[0], q[1] - p[1]))
+                elif p or q:
+                    shifts.add("x")
+                if len(shifts) > 1 or "x" in shifts:
+                    break
             if len(shifts) == 1 and "x" not in shifts:
                 (d0, d1) = shifts.pop()
                 if d0 == d1:
@@ -431,7 +442,7 @@ class Brute:
                 return False
             if len({self.fields[u, a][1] for u in local}) > 1:
                 return False
-            for x in range(FEATURES):
+            for x in range(max([FEATURES, *(self.fields[u, a][0] for u in local)])):
                 anchors = set()
                 for u in local:
                     box = self.interval(u, a, x)
@@ -450,9 +461,10 @@ class Brute:
         if v == self.net.input:
             return 1
         best = None
-        for path in nx.all_simple_paths(self.net.graph, self.net.input, v):
+        for path in nx.all_simple_paths(self.data, self.net.input, v):
             widths = []
-            for x in range(FEATURES // 2):
+            period = max(self.fields.get((u, a), (1,))[0] for u in path)
+            for x in range(max(FEATURES // 2, period)):
                 got = self._path_deps(tuple(path), a, x)
                 if got is None:
                     return None

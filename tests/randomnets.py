@@ -51,9 +51,9 @@ def random_networks(
             "fc",
             "global",
         ]
-        ops += ["pixel_unshuffle"]
+        ops += ["pixel_unshuffle", "crop"]  # crops and resizes twice: their size_of forms are rarer
         if periodic < 2:
-            ops += sorted(PERIODIC)
+            ops += [*sorted(PERIODIC), "resize"]
         op = draw(st.sampled_from([o for o in ops if o not in without]))
         periodic += op in PERIODIC
         layer: dict = {"name": f"n{i} ✓" if unicode and i % 3 else f"n{i}", "op": op}
@@ -79,7 +79,10 @@ def random_networks(
         elif op == "pad":
             layer["padding"] = axis_values(st.lists(st.integers(-1, 2), min_size=2, max_size=2))
         elif op == "crop":
-            layer["crop"] = axis_values(st.lists(st.integers(0, 1), min_size=2, max_size=2))
+            if draw(st.booleans()):
+                layer["crop"] = axis_values(st.lists(st.integers(0, 1), min_size=2, max_size=2))
+            else:  # U-Net's crop-and-concat: centred to another map's size (an error if that is larger)
+                layer["size_of"] = draw(st.sampled_from(names))
         elif op == "transposed_conv":
             layer["kernel"] = axis_values(st.integers(1, 4))
             layer["stride"] = axis_values(st.integers(1, 3))
@@ -90,14 +93,24 @@ def random_networks(
             layer["output_padding"] = [draw(st.integers(0, min(1, r))) for r in room]
         elif op == "upsample":
             layer["factor"] = axis_values(st.integers(1, 3))
-            layer["mode"] = draw(st.sampled_from(["nearest", "bilinear", "bicubic", "nearest_exact"]))
+            layer["mode"] = draw(
+                st.sampled_from(["nearest", "bilinear", "bilinear", "bicubic", "nearest_exact"])
+            )
         elif op == "resize":
-            layer["factor"] = draw(st.sampled_from([2, "3/2", 0.5]))
-            layer["mode"] = draw(st.sampled_from(["nearest", "bilinear"]))
+            to = draw(st.sampled_from(["factor", "size", "size_of"]))
+            if to == "factor":
+                layer["factor"] = draw(st.sampled_from([2, "3/2", 0.5]))
+            elif to == "size":
+                layer["size"] = axis_values(st.integers(1, 8))
+            else:  # FPN's F.interpolate(x, size=lateral.shape[-2:])
+                layer["size_of"] = draw(st.sampled_from(names))
+            layer["mode"] = draw(st.sampled_from(["nearest", "bilinear", "bilinear"]))
         elif op in ("pixel_shuffle", "pixel_unshuffle"):
             layer["factor"] = axis_values(st.integers(1, 2))
         elif op == "adaptive_pool":
             layer["output_size"] = axis_values(st.integers(1, 4))
+        if op in ("upsample", "resize") and layer["mode"] == "bilinear" and draw(st.booleans()):
+            layer["align_corners"] = True  # corner to corner: exact with an input size, null without
         layers.append(layer)
         names.append(layer["name"])
     # the file order is free: shuffle it (inputs are explicit, so meaning is kept)

@@ -283,6 +283,59 @@ def test_one_pass_agrees_with_brute_force(case):
     assert all(isinstance(n, int) for rf in a.nodes.values() for n in rf.r if n is not None)
 
 
+# resizes and crops that take another node's size: size_of gives a size and carries no data
+RESIZE_TO_THE_INPUTS_SIZE = """
+dims: 1
+layers:
+  - {name: a, op: conv, kernel: 2}
+  - {name: r, op: resize, size_of: input, inputs: [a]}
+"""
+CORNERS_TO_THE_INPUTS_SIZE = """
+dims: 1
+layers:
+  - {name: c, op: conv, kernel: 3, stride: 2}
+  - {name: r, op: resize, size_of: input, mode: bilinear, align_corners: true, inputs: [c]}
+"""
+CORNERS_BY_A_FACTOR = """
+dims: 1
+layers: [{name: r, op: resize, factor: 2, mode: bilinear, align_corners: true}]
+"""
+CROP_TO_A_LARGER_MAP = """
+dims: 1
+layers:
+  - {name: p, op: pool, kernel: 2, stride: 2}
+  - {name: c, op: crop, size_of: input, inputs: [p]}
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "size", "node", "r", "r_min"),
+    [
+        (RESIZE_TO_THE_INPUTS_SIZE, None, "r", 2, 2),  # not 1: the size_of edge is no path
+        (RESIZE_TO_THE_INPUTS_SIZE, 10, "r", 2, 2),
+        (CORNERS_TO_THE_INPUTS_SIZE, None, "r", None, None),  # align_corners needs a size, size_of or not
+        (CORNERS_TO_THE_INPUTS_SIZE, 9, "r", 5, 5),
+        (CORNERS_BY_A_FACTOR, None, "r", None, None),
+        (CORNERS_BY_A_FACTOR, 6, "r", 2, 2),  # size 12: the scale is 5/11
+    ],
+)
+def test_resizes_agree_with_the_brute_force(text, size, node, r, r_min):
+    net = loads(text)
+    brute = Brute(net, None if size is None else (size,))
+    assert (brute.field(node, 0).r, brute.field(node, 0).r_min) == (r, r_min)
+    if size is not None:
+        assert brute.sizes[node] == analyze(net, size)[node].size
+    check_against_brute(net, analyze(net, size), brute)
+
+
+def test_a_crop_to_a_larger_map_is_an_error_in_both():
+    net = loads(CROP_TO_A_LARGER_MAP)
+    with pytest.raises(SizeError):
+        Brute(net, (10,))
+    with pytest.raises(RFGraphError, match="cannot crop a map of size 5 to the larger size 10"):
+        analyze(net, 10)
+
+
 # --- the API a user touches first ------------------------------------------------------------------
 
 

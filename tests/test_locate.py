@@ -291,8 +291,8 @@ def _clipped(brute, v, feature):
     return [box[axes.index(i)] if i in axes else None for i in range(brute.net.dims)]
 
 
-def _seeing(brute, v, size, pixel):
-    """Brute force: the features (on v's local axes, the others 0) whose box holds the pixel there."""
+def _every_box(brute, v, size):
+    """Brute force: each feature (on v's local axes, the others 0) with its clipped box, if any."""
     axes = brute.local_axes(v)
     found = []
     for index in itertools.product(*(range(size[a]) for a in axes)):
@@ -300,9 +300,14 @@ def _seeing(brute, v, size, pixel):
         for a, c in zip(axes, index, strict=True):
             feature[a] = c
         box = _clipped(brute, v, feature)
-        if box is not None and all(box[a][0] <= pixel[a] <= box[a][1] for a in axes):
-            found.append(feature)
+        if box is not None:
+            found.append((feature, box))
     return found
+
+
+def _seeing(every, axes, pixel):
+    """The features of ``_every_box`` whose box holds the pixel on ``axes``."""
+    return [feature for feature, box in every if all(box[a][0] <= pixel[a] <= box[a][1] for a in axes)]
 
 
 def _check_against_brute(net, a, brute, n):
@@ -326,6 +331,10 @@ def _check_against_brute(net, a, brute, n):
                 span = range(lo, hi + 1)
                 assert got.padding_before == sum(1 for p in span if p < 0)
                 assert got.padding_after == (None if n is None else sum(1 for p in span if p >= n[i]))
+            if local and n is None:  # every feature whose box may hold pixels 0..9
+                boxes = [brute.interval(v, i, x) for x in range(4 * FEATURES)]
+            elif local:
+                every = _every_box(brute, v, rf.size)
             for u in range(n[i]) if n is not None else (0, 1, 4, 9):
                 pixel = [0] * net.dims
                 pixel[i] = u
@@ -335,11 +344,9 @@ def _check_against_brute(net, a, brute, n):
                     assert got.first is None and got.count == 0 and got.note
                     continue
                 if n is None:
-                    bound = u + 4 * max(1, brute.field(v, i).P or 0) * FEATURES
-                    boxes = [brute.interval(v, i, x) for x in range(min(bound, 4 * FEATURES))]
                     seen = [x for x, b in enumerate(boxes) if b is not None and b[0] <= u <= b[1]]
                 else:
-                    features = _seeing(brute, v, rf.size, pixel)
+                    features = _seeing(every, brute.local_axes(v), pixel)
                     seen = sorted({f[i] for f in features})
                     everywhere = len(brute.local_axes(v)) == net.dims
                     assert found.count == (len(features) if everywhere else 0), (v, pixel)

@@ -189,3 +189,18 @@ layers:
   - {name: cat, op: concat, inputs: [c, up]}
 """)
     assert valid_sizes(net).axes[0].describe() == "x: aligned iff X >= 1"
+
+
+@pytest.mark.parametrize("text", [TWO_SAME_BRANCHES, SAME_BRANCH], ids=["n9", "n4"])
+def test_n4_and_n9_agree_with_the_brute_force_at_every_size_to_130(text):
+    net = loads(text)
+    answers = valid_sizes(net).axes
+    top = max(130, *(a.start + 3 * a.period for a in answers))
+    for n in range(1, top + 1):  # the axes are alike: a square input checks each of them
+        want = all(n in a for a in answers)
+        try:
+            brute = Brute(net, (n,) * net.dims)
+            got = all(brute.is_aligned(v) is not False for v in net.layers)
+        except SizeError:
+            got = False
+        assert got == want, (n, [a.to_dict() for a in answers])
