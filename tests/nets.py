@@ -11,3 +11,13 @@ layers:
 """
 # the strided branch loses its padding: the centres differ at block1 on both axes
 MISALIGNED_BY_PADDING = TINY_RESNET.replace("padding: 1, inputs: [pool1]", "padding: 0, inputs: [pool1]")
+
+# issue 10: two inputs padded on opposite corners, added; a feature reads only padding through one of
+# them along one axis, so the add's boxes are no product of per-axis ones
+OPPOSITE_CORNERS = """
+align: none
+layers:
+  - {name: a, op: pad, padding: [[0, 2], [2, 0]]}
+  - {name: b, op: pad, padding: [[2, 0], [0, 2]], inputs: [input]}
+  - {name: add, op: add, inputs: [a, b]}
+"""

@@ -12,6 +12,7 @@ import yaml
 from brute import Brute, SizeError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from nets import OPPOSITE_CORNERS
 from randomnets import random_networks
 
 from rfgraph import analyze, loads
@@ -141,16 +142,6 @@ def test_a_feature_that_reads_nothing_along_one_axis_reads_no_pixel():
     # only padding along h: nothing along w either
     a = analyze(loads("layers: [{name: p, op: pad, padding: [[2, 0], 0]}]"), 4)
     assert [x.clipped for x in locate(a, "p", (0, 1)).axes] == [None, None]
-
-
-# issue 10's repro: two branches padded on opposite corners, added
-OPPOSITE_CORNERS = """
-align: none
-layers:
-  - {name: a, op: pad, padding: [[0, 2], [2, 0]]}
-  - {name: b, op: pad, padding: [[2, 0], [0, 2]], inputs: [input]}
-  - {name: add, op: add, inputs: [a, b]}
-"""
 
 
 def test_a_merge_input_that_reads_only_padding_adds_nothing_on_any_axis():

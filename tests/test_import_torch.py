@@ -12,6 +12,7 @@ torch = pytest.importorskip("torch")
 
 import torch.nn.functional as F  # noqa: E402
 from importing import check_against_oracle, layer_lines, torchvision_feature_maps  # noqa: E402
+from nets import OPPOSITE_CORNERS  # noqa: E402
 from torch import nn  # noqa: E402
 
 import rfgraph  # noqa: E402
@@ -828,14 +829,7 @@ def test_opposite_corner_pads_read_what_pytorch_reads():
     from rfgraph import loads
     from rfgraph.locate import locate
 
-    text = """
-align: none
-layers:
-  - {name: a, op: pad, padding: [[0, 2], [2, 0]]}
-  - {name: b, op: pad, padding: [[2, 0], [0, 2]], inputs: [input]}
-  - {name: add, op: add, inputs: [a, b]}
-"""
-    analysis = analyze(loads(text), 6)
+    analysis = analyze(loads(OPPOSITE_CORNERS), 6)
     for feature in [(2, 0), (0, 2), (2, 2), (4, 6), (7, 7), (0, 0)]:
         got = tuple(a.clipped for a in locate(analysis, "add", feature).axes)
         want = measured_box(OppositeCorners(), (6, 6), feature)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from nets import TINY_RESNET
+from nets import OPPOSITE_CORNERS, TINY_RESNET
 
 from rfgraph import RFGraphError, analyze, erf, loads
 from rfgraph.cli import main
@@ -352,16 +352,6 @@ def test_the_default_size_is_the_one_the_help_gives(capsys):
     with pytest.raises(SystemExit):
         main(["report", "--help"])
     assert f"else the file's, else {DEFAULT_SIZE}." in " ".join(capsys.readouterr().out.split())
-
-
-# issue 10: two inputs padded on opposite corners; the add's boxes are no product of per-axis ones
-OPPOSITE_CORNERS = """
-align: none
-layers:
-  - {name: a, op: pad, padding: [[0, 2], [2, 0]]}
-  - {name: b, op: pad, padding: [[2, 0], [0, 2]], inputs: [input]}
-  - {name: add, op: add, inputs: [a, b]}
-"""
 
 
 def test_boxes_that_are_no_product_of_per_axis_ones(browser, tmp_path):
