@@ -64,13 +64,16 @@ class AxisBox:
 
 @dataclass(frozen=True, slots=True)
 class InputBox:
-    """The input box feature ``feature`` of ``node`` reads, one :class:`AxisBox` per axis."""
+    """The input box feature ``feature`` of ``node`` reads, one :class:`AxisBox` per axis;
+    ``is_global``: a path from the input crosses a global op, so the feature also reads the whole
+    input (the boxes are its local field's)."""
 
     node: str
     feature: tuple[int, ...]
     axes: tuple[AxisBox, ...]
     input_size: tuple[int, ...] | None
     size_dependent: bool = False
+    is_global: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -78,6 +81,7 @@ class InputBox:
             "feature": list(self.feature),
             "input_size": None if self.input_size is None else list(self.input_size),
             "size_dependent": self.size_dependent,
+            "global": self.is_global,
             "axes": [a.to_dict() for a in self.axes],
         }
 
@@ -197,7 +201,7 @@ def locate(analysis: Analysis, node: str, feature: Sequence[int]) -> InputBox:
         after = None if n is None else max(0, last - max(first, n[i]) + 1)
         clipped = None if read is None else read[i]
         axes.append(AxisBox(names[i], first, last, exact(Fraction(first + last, 2)), clipped, before, after))
-    return InputBox(node, index, tuple(axes), n, rf.size_dependent)
+    return InputBox(node, index, tuple(axes), n, rf.size_dependent, rf.is_global)
 
 
 def locate_pixel(analysis: Analysis, node: str, pixel: Sequence[int]) -> FeatureRange:

@@ -429,6 +429,10 @@ def box_table(box: InputBox) -> str:
         rows.append(row)
     notes = [f"{a.axis}: {a.note}" for a in box.axes if a.note]
     notes += [_STARRED] if star and any(a.is_defined for a in box.axes) else []
+    if box.is_global and any(a.is_defined for a in box.axes):
+        notes.append(
+            f"{box.node!r} is global: through a global op it reads the whole input too; this is its local box"
+        )
     lines = [f"feature {_tuple(box.feature)} of {box.node!r} reads input {spans}{size}", "", *_grid(rows)]
     return "\n".join(lines + (["", *notes] if notes else [])) + "\n"
 

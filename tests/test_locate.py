@@ -427,3 +427,17 @@ def test_without_a_size_there_is_no_in_image_column_and_stars_mark_what_is_assum
     assert main(["locate", str(path), "c", "1", "1", "--input-size", "8"]) == 0
     out = capsys.readouterr().out
     assert "in image" in out and "*" not in out
+
+
+def test_locate_says_when_a_node_also_reads_the_whole_input(capsys):
+    path = str(MODELS / "examples" / "mbconv_se.yaml")
+    assert main(["locate", path, "block.add", "3", "3", "--input-size", "16"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "'block.add' is global: through a global op it reads the whole input too; this is its local box"
+        in out
+    )
+    assert main(["locate", path, "block.add", "3", "3", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["global"] is True
+    assert main(["locate", path, "block.expand", "3", "3", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["global"] is False
