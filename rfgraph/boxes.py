@@ -21,7 +21,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import reduce
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import numpy as np
@@ -40,35 +40,40 @@ class Boxes:
     """Per feature of one map, the box of the source pixels it reads along ``axes``.
 
     ``first[k]`` and ``last[k]`` are the first and last pixel along axis
-    ``axes[k]``: integer arrays of the map's shape on those axes, so of shape
-    ``(len(axes), *size)`` when every axis is one (the node has a local field on
-    every axis). Where a feature reads no pixel, ``first > last`` on every axis.
+    ``axes[k]``: integer arrays that broadcast to the map's shape on those axes
+    (``separable``: each varies along its own axis only, the box of a feature is
+    the product of per-axis ones). A feature that reads no pixel has
+    ``first > last`` on some axis.
     """
 
     axes: tuple[int, ...]
-    first: np.ndarray
-    last: np.ndarray
+    first: tuple[np.ndarray, ...]
+    last: tuple[np.ndarray, ...]
+    separable: bool = False
 
     @property
     def reads(self) -> np.ndarray:
         """Whether each feature reads some source pixel (a boolean map)."""
-        return self.first[0] <= self.last[0]
+        return reduce(_and, [lo <= hi for lo, hi in zip(self.first, self.last, strict=True)])
 
     def box(self, index: tuple[int, ...]) -> dict[int, tuple[int, int]] | None:
         """``{axis: (first, last)}`` on ``axes`` for the feature at ``index`` (one entry per axis of
         the map); None if it reads nothing."""
-        at: tuple[Any, ...] = (slice(None), *(index[a] for a in self.axes))
-        first, last = self.first[at], self.last[at]
-        if first[0] > last[0]:
-            return None
-        return {a: (int(lo), int(hi)) for a, lo, hi in zip(self.axes, first, last, strict=True)}
+        at = tuple(index[a] for a in self.axes)
+        found = {}
+        for a, lo, hi in zip(self.axes, self.first, self.last, strict=True):
+            where = tuple(i if n > 1 else 0 for i, n in zip(at, lo.shape, strict=True))
+            found[a] = (int(lo[where]), int(hi[where]))
+        return None if any(lo > hi for lo, hi in found.values()) else found
 
     def holding(self, pixel: tuple[int, ...]) -> np.ndarray:
         """Which features' boxes hold ``pixel`` (one coordinate per axis of the map) on all ``axes``."""
-        import numpy as np
+        bounds = zip(self.axes, self.first, self.last, strict=True)
+        return reduce(_and, [(lo <= pixel[a]) & (pixel[a] <= hi) for a, lo, hi in bounds]) & self.reads
 
-        at = np.array([pixel[a] for a in self.axes], dtype=np.int64).reshape((-1,) + (1,) * len(self.axes))
-        return np.logical_and.reduce((self.first <= at) & (at <= self.last), axis=0)
+
+def _and(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return a & b
 
 
 def clipped_boxes(analysis: Analysis, node: str) -> Boxes | None:
@@ -116,8 +121,8 @@ def every_clipped_box(analysis: Analysis, nodes: Iterable[str]) -> dict[str, Box
     >>> from rfgraph import analyze, loads
     >>> net = loads("dims: 1\\nlayers: [{name: c, op: conv, kernel: 2}, {name: g, op: global_pool}]")
     >>> found = every_clipped_box(analyze(net, 3), ["input", "c", "g"])
-    >>> {v: (b.first.tolist(), b.last.tolist()) for v, b in found.items()}
-    {'input': ([[0, 1, 2]], [[0, 1, 2]]), 'c': ([[0, 1]], [[1, 2]])}
+    >>> {v: (b.first[0].tolist(), b.last[0].tolist()) for v, b in found.items()}
+    {'input': ([0, 1, 2], [0, 1, 2]), 'c': ([0, 1], [1, 2])}
     """
     groups: dict[tuple[int, ...], list[str]] = {}
     for v in nodes:
@@ -132,23 +137,70 @@ def every_clipped_box(analysis: Analysis, nodes: Iterable[str]) -> dict[str, Box
 
 
 def _walk(analysis: Analysis, wanted: list[str], axes: tuple[int, ...]) -> dict[str, Boxes]:
-    import numpy as np
-
+    """The boxes of ``wanted``: axis by axis where that is exact, else over whole maps."""
     net = analysis.network
     needed = {v for node in wanted for v in net.ancestors(node, stop=analysis.source) if v in analysis.nodes}
+    lines: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {v: [] for v in needed}
+    for a in axes:
+        for v, (first, last) in _walk_maps(analysis, needed, needed, (a,), axes).items():
+            lines[v].append((first[0], last[0]))
+    if _exact_by_axis(analysis, lines, len(axes)):
+        found = {}
+        for v in wanted:
+            if len(lines[v]) == len(axes):
+                first, last = zip(
+                    *(_along(k, len(axes), line) for k, line in enumerate(lines[v])), strict=True
+                )
+                found[v] = Boxes(axes, first, last, separable=True)
+        return found
     for v in needed:
         size = analysis[v].size
         if size is not None and (count := math.prod(size[a] for a in axes)) > MAX_FEATURES:
             msg = f"exact boxes are not computed on maps over {MAX_FEATURES} features ({v!r} has {count})"
             raise net.error(msg, wanted[0] if len(wanted) == 1 else None)
-    keep = set(wanted)
+    maps = _walk_maps(analysis, set(wanted), needed, axes, axes)
+    return {v: Boxes(axes, tuple(first), tuple(last)) for v, (first, last) in maps.items()}
+
+
+def _exact_by_axis(
+    analysis: Analysis, lines: dict[str, list[tuple[np.ndarray, np.ndarray]]], dims: int
+) -> bool:
+    """Whether per-axis boxes are exact: no merge has an input that reads nothing at some feature
+    along some axis (an input that reads only padding along h must add nothing along w either)."""
+    net = analysis.network
+    for v, found in lines.items():
+        layer = net.layers.get(v)
+        if layer is None or layer.spec.merge is None or len(found) < dims:
+            continue
+        for u in layer.inputs:
+            if len(lines.get(u, ())) == dims and any((first > last).any() for first, last in lines[u]):
+                return False
+    return True
+
+
+def _along(k: int, dims: int, line: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """A per-axis array shaped to vary along array axis ``k`` of ``dims``."""
+    shape = [1] * dims
+    shape[k] = -1
+    return line[0].reshape(shape), line[1].reshape(shape)
+
+
+def _walk_maps(
+    analysis: Analysis, keep: set[str], needed: set[str], axes: tuple[int, ...], local: tuple[int, ...]
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """First and last pixels on ``axes`` of every feature of the maps of ``keep`` (arrays of shape
+    ``(len(axes), *size)``), walking ``needed`` in order. A node gets them when it has a local field
+    on all of ``local``; a merge's inputs that have none are left out."""
+    import numpy as np
+
+    net = analysis.network
     readers: dict[str, int] = dict.fromkeys(needed, 0)
     for v in needed:
         layer = net.layers.get(v)
         for u in () if layer is None or v == analysis.source else set(layer.inputs):
             if u in readers:
                 readers[u] += 1
-    boxes: dict[str, Boxes] = {}
+    boxes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for v in net.order:
         if v not in needed:
             continue
@@ -157,40 +209,42 @@ def _walk(analysis: Analysis, wanted: list[str], axes: tuple[int, ...]) -> dict[
         size = tuple(rf.size[a] for a in axes)
         if v == analysis.source:
             at = np.indices(size, dtype=np.int64)
-            boxes[v] = Boxes(axes, at, at)
+            boxes[v] = (at, at)
             continue
         layer = net.layers[v]
         inputs = [u for u in dict.fromkeys(layer.inputs) if u in boxes]
-        if all(rf.axes[a].field is not None for a in axes) and inputs:
+        if all(rf.axes[a].field is not None for a in local) and inputs:
             if layer.spec.merge is None:
-                boxes[v] = _through(analysis, v, boxes[inputs[0]])
+                boxes[v] = _through(analysis, v, axes, boxes[inputs[0]])
             else:
                 # an input of one feature along an axis is broadcast over the others
                 shape = (len(axes), *size)
-                first = reduce(np.minimum, [boxes[u].first for u in inputs])
-                last = reduce(np.maximum, [boxes[u].last for u in inputs])
-                boxes[v] = Boxes(axes, np.broadcast_to(first, shape), np.broadcast_to(last, shape))
+                first = reduce(np.minimum, [boxes[u][0] for u in inputs])
+                last = reduce(np.maximum, [boxes[u][1] for u in inputs])
+                boxes[v] = (np.broadcast_to(first, shape), np.broadcast_to(last, shape))
         for u in inputs:  # free what no other ancestor reads
             readers[u] -= 1
             if readers[u] == 0 and u not in keep:
                 del boxes[u]
-    return {v: boxes[v] for v in wanted if v in boxes}
+    return {v: boxes[v] for v in keep if v in boxes}
 
 
-def _through(analysis: Analysis, v: str, below: Boxes) -> Boxes:
+def _through(
+    analysis: Analysis, v: str, axes: tuple[int, ...], below: tuple[np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
     layer = analysis.network.layers[v]
     u = layer.inputs[0]
     size = analysis[v].size
     assert size is not None
-    first, last = below.first, below.last
-    for k, axis in enumerate(below.axes):
+    first, last = below
+    for k, axis in enumerate(axes):
         n_in = analysis[u].axes[axis].size
         other = None if layer.size_of is None else analysis.sizes[layer.size_of][axis]
         taps = layer.geometry(axis, n_in, other).taps
         assert taps is not None and n_in is not None
         first = _reduce(first, taps, k + 1, size[axis], n_in, _BIG)
         last = _reduce(last, taps, k + 1, size[axis], n_in, -1)
-    return Boxes(below.axes, first, last)
+    return first, last
 
 
 def _reduce(values: np.ndarray, taps: Taps, k: int, n: int, n_in: int, empty: int) -> np.ndarray:

@@ -131,7 +131,13 @@ def _coverage(analysis: Analysis, node: str, n: tuple[int, ...]) -> Coverage:
         found = None
     for k, i in enumerate(() if found is None else found.axes):
         assert found is not None
-        ends = (found.first[k] == 0) & (found.last[k] == n[i] - 1)
+        if found.separable:  # per-axis lines: an index counts if no feature along the others is empty
+            ends = (found.first[k] == 0) & (found.last[k] == n[i] - 1)
+            bounds = enumerate(zip(found.first, found.last, strict=True))
+            empty = any((lo > hi).any() for j, (lo, hi) in bounds if j != k)
+            whole[i] = 0 if empty else int(ends.sum())
+            continue
+        ends = (found.first[k] == 0) & (found.last[k] == n[i] - 1) & found.reads
         whole[i] = int(ends.all(axis=tuple(j for j in range(ends.ndim) if j != k)).sum())
     return Coverage(node, tuple(whole), size)
 

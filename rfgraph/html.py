@@ -237,9 +237,12 @@ def _clipped(found: Boxes | None, dims: int) -> dict[str, Any] | None:
     axis the boxes are not on), else whole maps."""
     if found is None:
         return None
-    axes = _separable(found)
+    import numpy as np
+
+    lines = [(lo.ravel(), hi.ravel()) for lo, hi in zip(found.first, found.last, strict=True)]
+    axes: list[tuple[Any, Any]] | None = lines if found.separable else _separable(found)
     if axes is None:
-        return {"map": [found.first.ravel().tolist(), found.last.ravel().tolist()]}
+        return {"map": [np.stack(found.first).ravel().tolist(), np.stack(found.last).ravel().tolist()]}
     per_axis: list[list[Any] | None] = [None] * dims
     for i, (first, last) in zip(found.axes, axes, strict=True):
         per_axis[i] = [first.tolist(), last.tolist()]
@@ -251,7 +254,7 @@ def _separable(found: Boxes) -> list[tuple[Any, Any]] | None:
     product of those (and it reads exactly where all of them are non-empty)."""
     import numpy as np
 
-    dims = found.first.shape[0]
+    dims = len(found.first)
     axes = []
     for i in range(dims):
         others = tuple(j for j in range(dims) if j != i)
