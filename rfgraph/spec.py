@@ -480,8 +480,10 @@ _FOREIGN_NAMES = {
 # An unknown name with one of these in it meant an op that changes strides or sizes: suggesting
 # a pointwise op ('upsample' -> 'scale') would silently keep the stride.
 _RESAMPLING_HINTS = re.compile(
-    "up|down|sub|sampl|scal|resiz|interp|linear|cubic|nearest|transp|deconv|shuffle|pool|stride|crop|pad|space"
+    r"up|down|sub|sampl|rescal|resiz|interp|bilinear|trilinear|cubic|nearest|transp|deconv|shuffle|pool"
+    r"|stride|crop|pad|space|\dx$"
 )
+_GLOBAL_HINTS = re.compile("global|gap|fc|dense|flatten|linear")
 # ... and of those, none that goes the other way, or reads the whole input
 _UP, _DOWN = re.compile("up|unpool|transp|deconv|depth_to"), re.compile("down|sub|unshuffle|space_to")
 _UP_OPS = frozenset(["upsample", "transposed_conv", "pixel_shuffle", "depth_to_space"])
@@ -498,7 +500,9 @@ def _suggest_op(word: str) -> str:
     lower = word.lower()
     if not _RESAMPLING_HINTS.search(lower):
         return _did_you_mean(word, list(OPS), cutoff=0.75)
-    options = {v for v in RESHAPING if OPS[v] is not OPS["global_pool"] and OPS[v] is not OPS["global"]}
+    options = set(RESHAPING)
+    if not _GLOBAL_HINTS.search(lower):
+        options = {v for v in options if OPS[v] is not OPS["global_pool"] and OPS[v] is not OPS["global"]}
     options -= (_UP_OPS if _DOWN.search(lower) else frozenset()) | (
         _DOWN_OPS if _UP.search(lower) else frozenset()
     )

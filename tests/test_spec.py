@@ -236,6 +236,9 @@ def test_names_are_text_or_numbers(name):
         ("interpolate", "did you mean 'resize'?"),
         ("ReLU_6", "did you mean 'relu6'?"),
         ("bilinear", "did you mean 'upsample'?"),
+        ("global_pooling", "did you mean 'global_pool'?"),
+        ("global_avgpool2d", "did you mean 'global_avg_pool'?"),
+        ("linear2", "did you mean 'linear'?"),
         ("rescale", "did you mean 'resize'?"),
     ],
 )
