@@ -483,7 +483,7 @@ _RESAMPLING_HINTS = re.compile(
     r"up|down|sub|sampl|rescal|resiz|interp|bilinear|trilinear|cubic|nearest|transp|deconv|shuffle|pool"
     r"|stride|crop|pad|space|\dx$"
 )
-_GLOBAL_HINTS = re.compile("global|gap|fc|dense|flatten|linear")
+_GLOBAL_HINTS = re.compile(r"global|gap|fc|dense|flatten|^linear\d*$")
 # ... and of those, none that goes the other way, or reads the whole input
 _UP, _DOWN = re.compile("up|unpool|transp|deconv|depth_to"), re.compile("down|sub|unshuffle|space_to")
 _UP_OPS = frozenset(["upsample", "transposed_conv", "pixel_shuffle", "depth_to_space"])
