@@ -332,6 +332,8 @@ def _resample(a: Mapping[str, Any], n: int | None, out: int | None, factor: Frac
     mode = a.get("mode", "nearest")
     if factor is not None and n is not None:
         out = math.floor(n * factor)
+    if out is not None and out < 1:
+        return Geometry(None, out)  # an empty map (Geometry says so)
     if a.get("align_corners"):
         if n is None or out is None:
             return Geometry(None, out, why=Why.SIZE)
@@ -343,20 +345,21 @@ def _resample(a: Mapping[str, Any], n: int | None, out: int | None, factor: Frac
         scale = Fraction(n, out)
     else:
         scale = 1 / factor
+        if _too_long(scale.denominator) is not None:  # the file's factor, whatever the size
+            return Geometry(None, out, problem=_too_long(scale.denominator))
     return _periodic(mode, scale, mode != "nearest", out)
 
 
 def _periodic(mode: str, scale: Fraction, half_pixel: bool, out: int | None) -> Geometry:
     # x -> x + q moves the source coordinate by q*scale: an integer once q is scale's denominator
+    # (at most the output's size when the scale comes from sizes)
     if scale == 0:  # a one-feature output: only feature 0 exists
         return Geometry(POINTWISE_TAPS, out)
-    problem = _too_long(scale.denominator)
-    if problem is not None:
-        return Geometry(None, out, problem=problem)
     return Geometry(_interpolation(mode, scale, half_pixel, scale.denominator, scale.numerator), out)
 
 
-#: Fields that repeat only after more features than this are not computed (each phase is kept).
+#: Fields that would repeat only after more features than this because of a factor, a stride or a
+#: pixel shuffle's factor given in the file are not computed (each phase is kept).
 MAX_PERIOD = 2**16
 
 

@@ -239,8 +239,14 @@ def _fits_by_remainder(layer: Layer, i: int) -> bool:
     taps = layer.geometry(i, None, None).taps
     if taps is None or layer.size_of is not None:
         return False
-    n = 1000 * math.ceil(taps.stride)  # a size past any ordinary window's reach, and the next one
-    return (layer.geometry(i, n, None).problem is None) != (layer.geometry(i, n + 1, None).problem is None)
+    m = math.ceil(taps.stride)
+
+    def fits(n: int) -> bool:
+        return layer.geometry(i, n, None).problem is None
+
+    # a multiple of the stride and the next size, at two scales: a window that only needs a least size
+    # fits both of one pair at least (pixel_unshuffle fits neither next size)
+    return all(fits(n) != fits(n + 1) for n in (1000 * m, 7919 * m))
 
 
 def _scales(network: Network, i: int, shaping: set[str]) -> dict[str, Fraction | None]:
@@ -255,6 +261,9 @@ def _scales(network: Network, i: int, shaping: set[str]) -> dict[str, Fraction |
             scales[v] = next((s for s in below if s is not None), None)
             continue
         geo = layer.geometry(i, None, None)
+        if geo.problem is not None:  # wrong at any size (an output_padding, a factor too long to keep)
+            msg = f"axis {network.axis_names[i]}: {geo.problem}"
+            raise network.error(msg, v)
         if layer.size_of is not None:
             if layer.spec.size_of_periodic and scales[layer.size_of] == below[0]:
                 scales[v] = below[0]  # a crop to a map of the same scale: a constant amount
@@ -305,12 +314,13 @@ def _sizes(network: Network, i: int, n: int, memo: _Memo | None = None) -> dict[
             sizes[v] = min(below) if min(below) < 1 else max(below)
             continue
         other = None if layer.size_of is None else sizes[layer.size_of]
-        if below[0] < 1:
-            size = None
-        else:
-            key = (layer.key(i), below[0], other)
-            size = memo[key] if key in memo else memo.setdefault(key, layer.geometry(i, below[0], other).size)
-        sizes[v] = below[0] if size is None else size  # an empty map stays empty
+        smallest = below[0] if other is None else min(below[0], other)
+        if smallest < 1:  # an empty map (or one sized by an empty map) stays empty
+            sizes[v] = smallest
+            continue
+        key = (layer.key(i), below[0], other)
+        size = memo[key] if key in memo else memo.setdefault(key, layer.geometry(i, below[0], other).size)
+        sizes[v] = below[0] if size is None else size
     return sizes
 
 

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from randomnets import random_networks
 from test_analysis import SAME_BRANCH
 
-from rfgraph import RFGraphError, loads
+from rfgraph import RFGraphError, analyze, loads
 from rfgraph.cli import main
 from rfgraph.sizes import AxisSizes, valid_sizes
 
@@ -204,3 +204,27 @@ def test_n4_and_n9_agree_with_the_brute_force_at_every_size_to_130(text):
         except SizeError:
             got = False
         assert got == want, (n, [a.to_dict() for a in answers])
+
+
+def test_an_empty_size_of_map_and_a_file_error_are_located_not_tracebacks(tmp_path, capsys):
+    cropped = "dims: 1\nlayers:\n  - {name: c, op: crop, crop: [1, 0]}\n  - {name: r, op: resize, size_of: c, inputs: [input]}\n"
+    assert valid_sizes(loads(cropped)).axes[0].describe() == "x: aligned iff X >= 2"
+    path = tmp_path / "net.yaml"
+    path.write_text(
+        "dims: 1\nlayers:\n  - {name: t, op: transposed_conv, kernel: 3, stride: 2, output_padding: 2}\n"
+        "  - {name: c, op: conv, kernel: 1, inputs: [input]}\n"
+    )
+    assert main(["sizes", str(path)]) == 2
+    assert capsys.readouterr().err == (
+        f"{path}:3: node 't': axis x: output_padding 2 must be smaller than the stride or the dilation\n"
+    )
+
+
+def test_a_resize_to_another_map_is_exact_at_sizes_past_the_longest_file_period():
+    # the period of a resize to a size is at most that size: no limit applies (only to a file's factor)
+    net = loads(
+        "dims: 1\nlayers:\n  - {name: c, op: conv, kernel: 3, stride: 2, padding: 1}\n"
+        "  - {name: r, op: resize, size_of: input}\n"
+    )
+    assert valid_sizes(net).axes[0].describe() == "x: aligned iff X >= 1"
+    assert analyze(net, 70001)["r"].size == (70001,)
