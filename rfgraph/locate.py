@@ -31,7 +31,7 @@ class AxisBox:
     past the end where they lie in padding). ``clipped`` is this axis' side of
     the bounding box of the input pixels the feature really reads on the finite
     maps of the given input size (:mod:`rfgraph.boxes`); None without a size,
-    when it reads no pixel, or when the node has no local field on some axis.
+    when it reads no pixel, or on an axis where the node has no local field.
     ``padding_before``/``padding_after`` count the unclipped box's positions
     outside the image (after: None without a size). Where the feature has no
     box (no local field, or a hole that reads nothing) ``note`` says why.
@@ -93,7 +93,9 @@ class AxisRange:
 
     With an integer stride the indices in between all are; with upsampling or
     dilation some may not be. None (and count 0) when no feature's box contains
-    the pixel, or when the node has no local field (then ``note`` says why).
+    the pixel, or when the node has no local field (then ``note`` says why);
+    along a global axis with a known size every feature reads the whole axis, so
+    every index counts (and ``note`` says so).
     """
 
     axis: str
@@ -257,7 +259,10 @@ def locate_pixel(analysis: Analysis, node: str, pixel: Sequence[int]) -> Feature
     seen = None if found is None else found.holding(where)
     axes = []
     for i, (axis, u) in enumerate(zip(rf.axes, where, strict=True)):
-        if axis.field is None:
+        size = None if rf.size is None else rf.size[i]
+        if axis.field is None and axis.why is Why.GLOBAL and size is not None:  # all of it, everywhere
+            axes.append(AxisRange(names[i], 0, size - 1, size, _why(analysis, node, i, axis)))
+        elif axis.field is None:
             axes.append(AxisRange(names[i], None, None, 0, _why(analysis, node, i, axis)))
         elif found is None or seen is None:
             axes.append(_unclipped_range(names[i], axis.field, u))
@@ -272,10 +277,11 @@ def locate_pixel(analysis: Analysis, node: str, pixel: Sequence[int]) -> Feature
                 if count
                 else AxisRange(names[i], None, None)
             )
-    # where some axis has no box, no feature has one: the product is 0
-    total = (
-        int(seen.sum()) if seen is not None and seen.ndim == len(axes) else math.prod(a.count for a in axes)
-    )
+    # the features seen on the local axes, times every feature along the global ones (0 along an
+    # axis whose field is undefined)
+    local = [a.count for a, rfa in zip(axes, rf.axes, strict=True) if rfa.field is not None]
+    elsewhere = math.prod(a.count for a, rfa in zip(axes, rf.axes, strict=True) if rfa.field is None)
+    total = (int(seen.sum()) if seen is not None else math.prod(local)) * elsewhere
     return FeatureRange(node, where, tuple(axes), total, rf.size, rf.size_dependent)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from fractions import Fraction
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from rfgraph import RFGraphError, analyze, loads
 from rfgraph.cli import main
 from rfgraph.fit import check_input_size
 from rfgraph.locate import locate, locate_pixel
+from rfgraph.ops import Why
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
 
@@ -340,16 +342,20 @@ def _check_against_brute(net, a, brute, n):
                 pixel[i] = u
                 found = locate_pixel(a, v, pixel)
                 got = found.axes[i]
-                if not local:
-                    assert got.first is None and got.count == 0 and got.note
+                if not local:  # a global axis: every feature reads all of it (with a size)
+                    whole = rf.axes[i].why is Why.GLOBAL and rf.size is not None
+                    want = (0, rf.size[i] - 1, rf.size[i]) if whole else (None, None, 0)
+                    assert (got.first, got.last, got.count) == want and got.note
                     continue
                 if n is None:
                     seen = [x for x, b in enumerate(boxes) if b is not None and b[0] <= u <= b[1]]
                 else:
                     features = _seeing(every, brute.local_axes(v), pixel)
                     seen = sorted({f[i] for f in features})
-                    everywhere = len(brute.local_axes(v)) == net.dims
-                    assert found.count == (len(features) if everywhere else 0), (v, pixel)
+                    others = [j for j in range(net.dims) if j not in brute.local_axes(v)]
+                    globals_ = all(rf.axes[j].why is Why.GLOBAL for j in others)
+                    times = math.prod(rf.size[j] for j in others) if globals_ else 0
+                    assert found.count == len(features) * times, (v, pixel)
                 assert (got.first, got.last, got.count) == (
                     (seen[0], seen[-1], len(seen)) if seen else (None, None, 0)
                 ), (v, i, u)
