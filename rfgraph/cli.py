@@ -487,7 +487,7 @@ def _add_sizes(commands: Any, size: argparse.ArgumentParser) -> None:
         parents=[_source_options()],
         help="which input sizes give non-empty maps and aligned merges, per axis, in closed form",
         description="Per axis, exactly which input sizes n give non-empty feature maps and aligned merges: "
-        "valid iff (n >= from and n %% period in residues) or n in below.",
+        "valid iff (n >= from and n % period in residues) or n in below.",
     )
     z.add_argument("file", metavar="FILE|SOURCE", help=_FILE)
     z.add_argument(

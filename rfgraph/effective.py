@@ -707,6 +707,8 @@ def _rows(
         rows[v] = out
         if v in lost:
             found[v] = out[np.searchsorted(xs, lost[v])].copy()  # not a view keeping all of out
+        if not readers[v]:  # no visited node reads its rows
+            del rows[v]
         for u in reads[v]:
             readers[u] -= 1
             if not readers[u]:
