@@ -217,6 +217,29 @@ def _reshape_op(x: Map, after: Layout) -> str:
     return "identity"  # it only dropped axes of size 1
 
 
+#: The op of an elementwise op whose other operand is a constant (a parameter, a number).
+WITH_CONSTANT = {
+    "add": "bias",
+    "sub": "bias",
+    "mul": "scale",
+    "div": "scale",
+    "max": "identity",
+    "min": "identity",
+}
+
+
+def elementwise(op: str, operands: Sequence[Map], shape: Sequence[int]) -> tuple[str, Layout]:
+    """The layer an elementwise op makes and its layout: a merge of its maps, or, with one map and
+    constants, the pointwise op that keeps it (a constant that broadcasts the map is unsupported)."""
+    if len(operands) > 1:
+        return op, broadcast(operands, shape)
+    (x,) = operands
+    if shape != x.shape:
+        msg = f"a constant operand broadcasts the map from {list(x.shape)} to {list(shape)}"
+        raise UnsupportedError(msg)
+    return WITH_CONSTANT[op], x.layout
+
+
 def broadcast(operands: Sequence[Map], shape: Sequence[int]) -> Layout:
     """The layout of an elementwise op's result; a size-1 dim broadcasts (a squeeze-excitation gate)."""
     rank = len(shape)

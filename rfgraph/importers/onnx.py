@@ -307,14 +307,6 @@ _POINTWISE = {
 }
 _MERGES = {"Add": "add", "Sum": "add", "Mean": "add", "Sub": "sub", "Mul": "mul", "Div": "div"}
 _MERGES |= {"Max": "max", "Min": "min"}
-_WITH_CONSTANT = {
-    "add": "bias",
-    "sub": "bias",
-    "mul": "scale",
-    "div": "scale",
-    "max": "identity",
-    "min": "identity",
-}
 _REDUCE = tuple(
     f"Reduce{kind}"
     for kind in ("Mean", "Max", "Min", "Sum", "L1", "L2", "LogSumExp", "Prod", "SumSquare", "LogSum")
@@ -741,15 +733,8 @@ class _Walk(Builder):
 
     def arithmetic(self, node: onnx.NodeProto, op: str) -> None:
         operands = [self.maps[i] for i in dict.fromkeys(node.input) if i in self.maps]
-        shape = self.shape(node.output[0])
-        if len(operands) > 1:
-            self.emit(node, op, operands, maps.broadcast(operands, shape))
-            return
-        (x,) = operands
-        if shape != x.shape:
-            msg = f"a constant operand broadcasts the map from {list(x.shape)} to {list(shape)}"
-            raise UnsupportedError(msg)
-        self.emit(node, _WITH_CONSTANT[op], [x], x.layout)
+        kind, layout = maps.elementwise(op, operands, self.shape(node.output[0]))
+        self.emit(node, kind, operands, layout)
 
     def concat(self, node: onnx.NodeProto) -> None:
         live = [i for i in node.input if i in self.maps]

@@ -105,14 +105,6 @@ _MERGES = {
     **dict.fromkeys(("maximum", "fmax"), "max"),
     **dict.fromkeys(("minimum", "fmin"), "min"),
 }
-_WITH_CONSTANT = {
-    "add": "bias",
-    "sub": "bias",
-    "mul": "scale",
-    "div": "scale",
-    "max": "identity",
-    "min": "identity",
-}
 
 # where a called function may come from for its name to be trusted (a user's fx.wrap'd
 # `relu` is not torch's)
@@ -558,15 +550,8 @@ class _Walk(Builder):
 
     def arithmetic(self, n: fx.Node, op: str) -> None:
         operands = self.live_maps(n.args[:2] if n.args else list(n.kwargs.values()))
-        shape = self.shape(n)
-        if len(operands) > 1:
-            self.emit(n, op, operands, maps.broadcast(operands, shape))
-            return
-        (x,) = operands
-        if shape != x.shape:
-            msg = f"a constant operand broadcasts the map from {list(x.shape)} to {list(shape)}"
-            raise UnsupportedError(msg)
-        self.emit(n, _WITH_CONSTANT[op], [x], x.layout)
+        kind, layout = maps.elementwise(op, operands, self.shape(n))
+        self.emit(n, kind, operands, layout)
 
     def cat(self, n: fx.Node) -> None:
         given = _arg(n, 0, "tensors")
