@@ -18,6 +18,7 @@ feature adds nothing there on any axis.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import reduce
@@ -54,7 +55,7 @@ class Boxes:
     @property
     def reads(self) -> np.ndarray:
         """Whether each feature reads some source pixel (a boolean map)."""
-        return reduce(_and, [lo <= hi for lo, hi in zip(self.first, self.last, strict=True)])
+        return reduce(operator.and_, [lo <= hi for lo, hi in zip(self.first, self.last, strict=True)])
 
     def box(self, index: tuple[int, ...]) -> dict[int, tuple[int, int]] | None:
         """``{axis: (first, last)}`` on ``axes`` for the feature at ``index`` (one entry per axis of
@@ -69,11 +70,8 @@ class Boxes:
     def holding(self, pixel: tuple[int, ...]) -> np.ndarray:
         """Which features' boxes hold ``pixel`` (one coordinate per axis of the map) on all ``axes``."""
         bounds = zip(self.axes, self.first, self.last, strict=True)
-        return reduce(_and, [(lo <= pixel[a]) & (pixel[a] <= hi) for a, lo, hi in bounds]) & self.reads
-
-
-def _and(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return a & b
+        inside = [(lo <= pixel[a]) & (pixel[a] <= hi) for a, lo, hi in bounds]
+        return reduce(operator.and_, inside) & self.reads
 
 
 def clipped_boxes(analysis: Analysis, node: str) -> Boxes | None:
