@@ -6,6 +6,8 @@ feature (PyTorch's own answer) showed input pixels that the infinite-map picture
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import yaml
@@ -19,6 +21,7 @@ from rfgraph import analyze, loads
 from rfgraph.boxes import clipped_boxes, every_clipped_box
 from rfgraph.fit import check_input_size
 from rfgraph.locate import locate, locate_pixel
+from rfgraph.ops import Why
 
 # convnext_tiny: a 4x4 stride-4 stem, then 7x7 depthwise convs padded by 3
 CONVNEXT_STEM = """
@@ -272,7 +275,12 @@ def test_2d_boxes_are_the_brute_forces(case):
                 if b and all(lo <= pixel[i] <= hi for i, (lo, hi) in zip(axes, b, strict=True))
             ]
             got = locate_pixel(a, v, pixel)
-            assert got.count == (len(seen) if len(axes) == 2 else 0)
+            # along a global axis every feature reads the pixel; along an undefined one none does
+            others = [j for j in range(2) if j not in axes]
+            rf = a[v]
+            globals_ = all(rf.axes[j].why is Why.GLOBAL for j in others)
+            times = math.prod(rf.size[j] for j in others) if globals_ else 0
+            assert got.count == len(seen) * times
             for k, i in enumerate(axes):
                 along = sorted({s[k] for s in seen})
                 want_range = (along[0], along[-1], len(along)) if along else (None, None, 0)
